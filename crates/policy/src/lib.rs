@@ -1,0 +1,1 @@
+//! Policy as code: segments, first-match rules, decisions, policy tests.

@@ -1,0 +1,1 @@
+//! RADIUS wire codec and FreeRADIUS-format dictionaries (no I/O).

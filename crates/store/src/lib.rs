@@ -1,0 +1,1 @@
+//! Inventory and audit stores over SQLite and PostgreSQL (sqlx Any).

@@ -1,0 +1,5 @@
+//! The `wardgate` command: serve, check-config, devices, policy, bench.
+
+fn main() {
+    println!("wardgate");
+}
