@@ -1,5 +1,279 @@
-//! The `wardgate` command: serve, check-config, devices, policy, bench.
+//! The `wardgate` command: serve, check-config, devices, policy and bench.
 
-fn main() {
-    println!("wardgate");
+mod config;
+mod dedup;
+mod mab;
+mod reply;
+mod server;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::Config;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "wardgate", version, about = "Network access control (RADIUS) for hospitals")]
+struct Cli {
+    /// Configuration file (TOML). Without it, the embedded default: loopback, SQLite in ./data
+    /// (or $WARDGATE_DATA_DIR), the example policies, a demo client for 127.0.0.0/8.
+    #[arg(long, short, global = true, env = "WARDGATE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the RADIUS server.
+    Serve,
+    /// Validate the configuration, the dictionaries and the policy, then exit.
+    CheckConfig,
+    /// The device inventory.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+    /// The policy files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevicesCommand {
+    /// Import devices from a CSV file whose header names the columns (mac, role, sensitivity,
+    /// location, environment, owner, any other column is a free label). All or nothing.
+    Import { file: PathBuf },
+    /// Export every device as CSV (to stdout, or to --output FILE).
+    Export {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Load the policy folder and report every error as file:line.
+    Check { dir: Option<PathBuf> },
+    /// Run the test cases kept in DIR/tests/*.toml against the policy in DIR.
+    Test { dir: Option<PathBuf> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wardgate: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Config::load(p).map_err(|e| anyhow::anyhow!("configuration refused:\n{e}")),
+        None => Ok(Config::embedded_default()),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(serve(config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let config = load_config(cli.config.as_deref())?;
+            for w in &config.warnings {
+                println!("warning: {w}");
+            }
+            let dict = wardgate_radius::dictionary::Dictionary::load(&config.dictionary)
+                .map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
+            let policy = server::load_policy(&config.policy_dir)?;
+            server::Engine::new(policy, config.clients.clone(), &dict)?;
+            println!(
+                "configuration OK: {} client(s), policy {}, database {}",
+                config.clients.len(),
+                config.policy_dir.display(),
+                redact_url(&config.database_url)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Devices { command } => {
+            let config = load_config(cli.config.as_deref())?;
+            runtime()?.block_on(devices(config, command))
+        }
+        Command::Policy { command } => {
+            let default_dir = || -> anyhow::Result<PathBuf> {
+                Ok(load_config(cli.config.as_deref())?.policy_dir)
+            };
+            match command {
+                PolicyCommand::Check { dir } => {
+                    let dir = dir.map_or_else(default_dir, Ok)?;
+                    let policy = server::load_policy(&dir)?;
+                    println!(
+                        "{}: OK, {} segment(s), {} rule(s), version {}",
+                        dir.display(),
+                        policy.segments().count(),
+                        policy.rules().len(),
+                        policy.version()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                PolicyCommand::Test { dir } => {
+                    let dir = dir.map_or_else(default_dir, Ok)?;
+                    let policy = server::load_policy(&dir)?;
+                    let report = wardgate_policy::run_tests(&policy, &dir)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let mut failed = 0;
+                    for c in &report.cases {
+                        if c.passed {
+                            println!("ok   {}:{} {}", c.file.display(), c.line, c.name);
+                        } else {
+                            failed += 1;
+                            println!("FAIL {}:{} {}: {}", c.file.display(), c.line, c.name, c.message);
+                        }
+                    }
+                    println!("{} passed, {} failed", report.cases.len() - failed, failed);
+                    Ok(if failed == 0 && !report.cases.is_empty() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    // postgres://user:password@host/db: never print the password.
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let userinfo = &url[s + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<wardgate_store::Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create the data folder {}", config.data_dir.display())
+        })?;
+    }
+    wardgate_store::Store::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("database {}: {e}", redact_url(&config.database_url)))
+}
+
+async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DevicesCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let devices = match wardgate_store::csvio::parse_devices_csv(&file.display().to_string(), &text) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!("wardgate: nothing was imported from {}", file.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let store = open_store(&config).await?;
+            let n = store
+                .import_devices(&devices)
+                .await
+                .map_err(|e| anyhow::anyhow!("import failed, nothing was imported: {e}"))?;
+            println!("imported {n} device(s) from {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        DevicesCommand::Export { output } => {
+            let store = open_store(&config).await?;
+            let devices = store.list_devices().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            match output {
+                Some(p) => {
+                    let f = std::fs::File::create(&p)
+                        .with_context(|| format!("cannot create {}", p.display()))?;
+                    wardgate_store::csvio::write_devices_csv(&devices, std::io::BufWriter::new(f))?;
+                    eprintln!("exported {} device(s) to {}", devices.len(), p.display());
+                }
+                None => {
+                    wardgate_store::csvio::write_devices_csv(&devices, std::io::stdout().lock())?
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let _guard = server::init_logging(config.log_format);
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let running = match server::start(&config).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start: {e:#}");
+            drop(_guard);
+            return Err(e);
+        }
+    };
+    match &config.source {
+        Some(p) => tracing::info!("configuration {}", p.display()),
+        None => tracing::info!("no configuration file: running the embedded default"),
+    }
+    for a in &running.auth {
+        tracing::info!("auth listening on {a}");
+    }
+    for a in &running.acct {
+        tracing::info!("accounting listening on {a}");
+    }
+    for c in &running.state.engine.load().clients {
+        if c.test_secret {
+            tracing::warn!(
+                "client {:?} ({}) uses the well-known TEST secret from FreeRADIUS's first-run setup: for trying Wardgate on this machine only, never for a real switch",
+                c.name,
+                c.network
+            );
+        }
+    }
+    tracing::info!(
+        "database {}, policy {}, audit spool {}",
+        redact_url(&config.database_url),
+        config.policy_dir.display(),
+        config.audit_spool.display()
+    );
+    tracing::info!("ready");
+
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading");
+                server::reload(&running.state, config.source.as_ref(), &config.policy_dir);
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("stopping: flushing the audit queue");
+    running.state.audit.flush().await;
+    server::log_stats(&running.state.stats);
+    Ok(())
 }

@@ -1,0 +1,556 @@
+//! The TOML configuration: what it may say, the embedded default, and validation whose messages
+//! name the file, line and key at fault.
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use wardgate_radius::SharedSecret;
+
+/// The secret of the demo client in the embedded default (FreeRADIUS's first-run secret).
+pub const DEMO_SECRET: &str = "testing123";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    database: RawDatabase,
+    #[serde(default)]
+    policy: RawPolicy,
+    #[serde(default)]
+    audit: RawAudit,
+    #[serde(default)]
+    client: Vec<Spanned<RawClient>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    data_dir: Option<PathBuf>,
+    auth_listen: Option<Vec<String>>,
+    acct_listen: Option<Vec<String>>,
+    log_format: Option<String>,
+    dictionary: Option<PathBuf>,
+    workers: Option<usize>,
+    inventory_poll_ms: Option<u64>,
+    duplicate_window_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    spool: Option<PathBuf>,
+    batch_size: Option<usize>,
+    flush_ms: Option<u64>,
+    queue_capacity: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    name: String,
+    address: String,
+    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+    #[serde(default = "default_vendor")]
+    vendor: String,
+    #[serde(default = "yes")]
+    require_message_authenticator: bool,
+    #[serde(default = "yes")]
+    limit_proxy_state: bool,
+    #[serde(default)]
+    mab_password: MabPassword,
+    #[serde(default)]
+    tag_zero_octet: bool,
+}
+
+fn default_vendor() -> String {
+    "generic".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How the MAB password of a NAS is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum MabPassword {
+    /// User-Password (or CHAP-Password) must be the MAC, in any spelling (what Cisco, Aruba, HPE send).
+    #[default]
+    Mac,
+    /// The password is not checked (ISE's "process host lookup").
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Vendors whose reply attributes Wardgate knows how to render.
+pub const VENDORS: [&str; 11] = [
+    "generic",
+    "cisco",
+    "cisco-wlc",
+    "aruba",
+    "hp",
+    "juniper",
+    "meraki",
+    "ruckus",
+    "fortinet",
+    "extreme",
+    "dlink",
+];
+
+/// A NAS client: who may send us requests and with which secret.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub name: String,
+    pub network: IpNet,
+    pub secret: SharedSecret,
+    pub vendor: String,
+    pub require_message_authenticator: bool,
+    pub limit_proxy_state: bool,
+    pub mab_password: MabPassword,
+    pub tag_zero_octet: bool,
+    /// Only the embedded default's demo client.
+    pub test_secret: bool,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, or None for the embedded default.
+    pub source: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub auth_listen: Vec<SocketAddr>,
+    pub acct_listen: Vec<SocketAddr>,
+    pub log_format: LogFormat,
+    pub dictionary: PathBuf,
+    pub database_url: String,
+    pub policy_dir: PathBuf,
+    pub audit_spool: PathBuf,
+    pub audit_batch_size: usize,
+    pub audit_flush_ms: u64,
+    pub audit_queue_capacity: usize,
+    pub workers: usize,
+    pub inventory_poll_ms: u64,
+    pub duplicate_window_secs: u64,
+    pub clients: Vec<Client>,
+    /// Non-fatal findings (weak secrets and the like), printed at start.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found in a configuration, each naming file:line and key.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The folder holding the shipped resources (policies/, dictionaries/): the current folder when it
+/// has them, otherwise the source tree this binary was built from.
+pub fn resource_dir(name: &str) -> PathBuf {
+    let here = PathBuf::from(name);
+    if here.exists() {
+        return here;
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    if built.exists() {
+        return built;
+    }
+    here
+}
+
+/// Where the data folder is when no config says: `$WARDGATE_DATA_DIR`, else `./data`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("WARDGATE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("data"))
+}
+
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("wardgate.db").display())
+}
+
+impl Config {
+    /// The embedded default: loopback listeners, SQLite in the data folder, the example policies
+    /// and a demo client for 127.0.0.0/8 with the well-known test secret.
+    pub fn embedded_default() -> Config {
+        let text = format!(
+            r#"
+[[client]]
+name = "localhost-demo"
+address = "127.0.0.0/8"
+secret = "{DEMO_SECRET}"
+vendor = "generic"
+"#
+        );
+        // The embedded text is fixed and valid: a failure here is a programming error caught by tests.
+        match Self::from_toml_str(&text, None) {
+            Ok(mut c) => {
+                for cl in &mut c.clients {
+                    cl.test_secret = true;
+                }
+                c.warnings.clear();
+                c
+            }
+            Err(e) => unreachable_default(e),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![format!("{}: cannot read: {e}", path.display())])
+        })?;
+        Self::from_toml_str(&text, Some(path))
+    }
+
+    pub fn from_toml_str(text: &str, path: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let file = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<embedded default>".into());
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
+            ConfigErrors(vec![format!(
+                "{file}:{line}: {}",
+                e.message().trim_end()
+            )])
+        })?;
+        let base = path
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+
+        let data_dir = raw.server.data_dir.map(&rel).unwrap_or_else(default_data_dir);
+        let parse_addrs = |key: &str, v: Option<Vec<String>>, default: &str, errors: &mut Vec<String>| {
+            let list = v.unwrap_or_else(|| vec![default.to_string()]);
+            let mut out = Vec::new();
+            for a in list {
+                match a.parse::<SocketAddr>() {
+                    Ok(s) => out.push(s),
+                    Err(_) => errors.push(format!(
+                        "{file}: server.{key}: {a:?} is not an address:port (for example \"127.0.0.1:1812\" or \"[::1]:1812\")"
+                    )),
+                }
+            }
+            out
+        };
+        let auth_listen = parse_addrs("auth_listen", raw.server.auth_listen, "127.0.0.1:1812", &mut errors);
+        let acct_listen = parse_addrs("acct_listen", raw.server.acct_listen, "127.0.0.1:1813", &mut errors);
+        let log_format = match raw.server.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(o) => {
+                errors.push(format!(
+                    "{file}: server.log_format: {o:?} is not one of \"text\", \"json\""
+                ));
+                LogFormat::Text
+            }
+        };
+        let dictionary = raw
+            .server
+            .dictionary
+            .map(&rel)
+            .unwrap_or_else(|| resource_dir("dictionaries").join("dictionary"));
+        let policy_dir = raw.policy.dir.map(&rel).unwrap_or_else(|| resource_dir("policies"));
+        let database_url = raw
+            .database
+            .url
+            .unwrap_or_else(|| default_database_url(&data_dir));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            errors.push(format!(
+                "{file}: database.url: must start with sqlite: or postgres:// (got a {}-character value)",
+                database_url.len()
+            ));
+        }
+        let audit_spool = raw
+            .audit
+            .spool
+            .map(&rel)
+            .unwrap_or_else(|| data_dir.join("audit.spool"));
+
+        let mut clients: Vec<Client> = Vec::new();
+        for (i, sc) in raw.client.into_iter().enumerate() {
+            let line = line_of(sc.span().start);
+            let c = sc.into_inner();
+            let at = |key: &str| format!("{file}:{line}: client[{i}] ({}).{key}", c.name);
+            let network = match parse_network(&c.address) {
+                Some(n) => n,
+                None => {
+                    errors.push(format!(
+                        "{}: {:?} is not an IP address or prefix",
+                        at("address"),
+                        c.address
+                    ));
+                    continue;
+                }
+            };
+            let secret = match (&c.secret, &c.secret_file) {
+                (Some(s), None) => s.clone(),
+                (None, Some(p)) => match std::fs::read_to_string(rel(p.clone())) {
+                    Ok(s) => s.trim_end_matches(['\r', '\n']).to_string(),
+                    Err(e) => {
+                        errors.push(format!("{}: cannot read {}: {e}", at("secret_file"), p.display()));
+                        continue;
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    errors.push(format!("{}: give secret or secret_file, not both", at("secret")));
+                    continue;
+                }
+                (None, None) => {
+                    errors.push(format!("{}: a shared secret is required (secret or secret_file)", at("secret")));
+                    continue;
+                }
+            };
+            if secret.is_empty() {
+                errors.push(format!("{}: the shared secret is empty", at("secret")));
+                continue;
+            }
+            if secret.len() <= 8 {
+                warnings.push(format!(
+                    "{}: the shared secret has {} characters; 8 or fewer is weak, use 16 or more",
+                    at("secret"),
+                    secret.len()
+                ));
+            }
+            if !VENDORS.contains(&c.vendor.as_str()) {
+                errors.push(format!(
+                    "{}: {:?} is not a known vendor ({})",
+                    at("vendor"),
+                    c.vendor,
+                    VENDORS.join(", ")
+                ));
+                continue;
+            }
+            if !c.require_message_authenticator {
+                warnings.push(format!(
+                    "{}: require_message_authenticator = false leaves this client open to BlastRADIUS (CVE-2024-3596)",
+                    at("require_message_authenticator")
+                ));
+            }
+            if let Some(prev) = clients.iter().find(|p| p.network == network) {
+                errors.push(format!(
+                    "{}: {network} is already the address of client {:?}",
+                    at("address"),
+                    prev.name
+                ));
+                continue;
+            }
+            clients.push(Client {
+                name: c.name,
+                network,
+                secret: SharedSecret::new(secret.into_bytes()),
+                tag_zero_octet: c.tag_zero_octet || c.vendor == "dlink",
+                vendor: c.vendor,
+                require_message_authenticator: c.require_message_authenticator,
+                limit_proxy_state: c.limit_proxy_state,
+                mab_password: c.mab_password,
+                test_secret: false,
+            });
+        }
+        if clients.is_empty() && errors.is_empty() {
+            warnings.push(format!(
+                "{file}: no [[client]] is configured: every request will be dropped"
+            ));
+        }
+        let audit_batch_size = raw.audit.batch_size.unwrap_or(256);
+        if audit_batch_size == 0 {
+            errors.push(format!("{file}: audit.batch_size: must be at least 1"));
+        }
+        let audit_queue_capacity = raw.audit.queue_capacity.unwrap_or(65536);
+        if audit_queue_capacity == 0 {
+            errors.push(format!("{file}: audit.queue_capacity: must be at least 1"));
+        }
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Config {
+            source: path.map(Path::to_path_buf),
+            data_dir,
+            auth_listen,
+            acct_listen,
+            log_format,
+            dictionary,
+            database_url,
+            policy_dir,
+            audit_spool,
+            audit_batch_size,
+            audit_flush_ms: raw.audit.flush_ms.unwrap_or(200),
+            audit_queue_capacity,
+            workers: raw.server.workers.unwrap_or(0),
+            inventory_poll_ms: raw.server.inventory_poll_ms.unwrap_or(1000).max(50),
+            duplicate_window_secs: raw.server.duplicate_window_secs.unwrap_or(30),
+            clients,
+            warnings,
+        })
+    }
+
+    /// The client a datagram from `addr` belongs to: the most specific prefix wins.
+    #[cfg(test)]
+    pub fn client_for(&self, addr: IpAddr) -> Option<&Client> {
+        find_client(&self.clients, addr)
+    }
+}
+
+pub fn find_client(clients: &[Client], addr: IpAddr) -> Option<&Client> {
+    let addr = match addr {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(addr),
+        v4 => v4,
+    };
+    clients
+        .iter()
+        .filter(|c| c.network.contains(&addr))
+        .max_by_key(|c| c.network.prefix_len())
+}
+
+fn parse_network(s: &str) -> Option<IpNet> {
+    if let Ok(n) = s.parse::<IpNet>() {
+        return Some(n.trunc());
+    }
+    s.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+#[cold]
+fn unreachable_default(e: ConfigErrors) -> Config {
+    // Cannot happen with the fixed default text; keep serving with no client rather than panic.
+    tracing::error!("embedded default configuration is invalid: {e}");
+    Config {
+        source: None,
+        data_dir: default_data_dir(),
+        auth_listen: vec![],
+        acct_listen: vec![],
+        log_format: LogFormat::Text,
+        dictionary: resource_dir("dictionaries").join("dictionary"),
+        database_url: default_database_url(&default_data_dir()),
+        policy_dir: resource_dir("policies"),
+        audit_spool: default_data_dir().join("audit.spool"),
+        audit_batch_size: 256,
+        audit_flush_ms: 200,
+        audit_queue_capacity: 65536,
+        workers: 0,
+        inventory_poll_ms: 1000,
+        duplicate_window_secs: 30,
+        clients: vec![],
+        warnings: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_listens_on_loopback_with_the_demo_client() {
+        let c = Config::embedded_default();
+        assert_eq!(c.auth_listen, vec!["127.0.0.1:1812".parse().unwrap()]);
+        assert_eq!(c.acct_listen, vec!["127.0.0.1:1813".parse().unwrap()]);
+        assert_eq!(c.clients.len(), 1);
+        assert!(c.clients[0].test_secret);
+        assert_eq!(c.clients[0].secret.as_bytes(), DEMO_SECRET.as_bytes());
+        assert!(c.client_for("127.9.9.9".parse().unwrap()).is_some());
+        assert!(c.client_for("10.0.0.1".parse().unwrap()).is_none());
+        assert!(c.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let text = "[server]\nlog_format = \"xml\"\n\n[[client]]\nname = \"sw1\"\naddress = \"10.0.0.300\"\nsecret = \"0123456789abcdef\"\n";
+        let e = Config::from_toml_str(text, Some(Path::new("/etc/wardgate.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("server.log_format"), "{e}");
+        assert!(e.contains("/etc/wardgate.toml:4: client[0] (sw1).address"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused_with_its_line() {
+        let text = "[server]\nauth_listen = [\"127.0.0.1:1812\"]\nbogus = 1\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("w.toml:3:"), "{e}");
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn most_specific_prefix_wins_and_weak_secret_warns() {
+        let text = r#"
+[[client]]
+name = "campus"
+address = "10.0.0.0/8"
+secret = "short"
+[[client]]
+name = "sw1"
+address = "10.1.2.3"
+secret = "a-long-enough-secret"
+vendor = "cisco"
+"#;
+        let c = Config::from_toml_str(text, None).unwrap();
+        assert_eq!(c.client_for("10.1.2.3".parse().unwrap()).unwrap().name, "sw1");
+        assert_eq!(c.client_for("10.1.2.4".parse().unwrap()).unwrap().name, "campus");
+        assert_eq!(
+            c.client_for("::ffff:10.1.2.3".parse().unwrap()).unwrap().name,
+            "sw1"
+        );
+        assert!(c.warnings.iter().any(|w| w.contains("weak")), "{:?}", c.warnings);
+        assert!(!format!("{:?}", c.clients).contains("a-long-enough-secret"));
+    }
+
+    #[test]
+    fn unknown_vendor_and_missing_secret_are_errors() {
+        let text = "[[client]]\nname = \"a\"\naddress = \"10.0.0.1\"\nvendor = \"acme\"\nsecret = \"0123456789\"\n[[client]]\nname = \"b\"\naddress = \"10.0.0.2\"\n";
+        let e = Config::from_toml_str(text, None).unwrap_err().to_string();
+        assert!(e.contains("(a).vendor"), "{e}");
+        assert!(e.contains("(b).secret: a shared secret is required"), "{e}");
+    }
+
+    #[test]
+    fn shipped_example_config_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("cisco-access");
+        std::fs::write(&secret, "a-long-secret-from-a-file\n").unwrap();
+        let text = include_str!("../packaging/wardgate.toml")
+            .replace("/etc/wardgate/secrets/cisco-access", secret.to_str().unwrap());
+        let c = Config::from_toml_str(&text, Some(&dir.path().join("wardgate.toml"))).unwrap();
+        assert_eq!(c.clients.len(), 2);
+        assert_eq!(c.clients[0].secret.as_bytes(), b"a-long-secret-from-a-file");
+        assert_eq!(c.clients[1].vendor, "aruba");
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+}

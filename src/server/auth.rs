@@ -1,0 +1,255 @@
+//! Request handling on the authentication port: authenticity checks (Message-Authenticator,
+//! BlastRADIUS flags), Status-Server, MAB, the policy decision, the reply and its audit record.
+
+use super::{Engine, State};
+use crate::config::Client;
+use crate::mab::{self, Kind};
+use crate::reply::render_segment;
+use crate::server::stats::Stats;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use wardgate_policy::{AuthMethod, Decision, Facts, Outcome};
+use wardgate_radius::{
+    Code, MessageAuthenticator, Packet, attr, check_message_authenticator,
+};
+use wardgate_store::AuditRecord;
+use wardgate_types::MacAddr;
+
+/// Why an authentication-port datagram gets no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drop {
+    UnexpectedCode,
+    BadAuthenticator,
+    MissingMessageAuthenticator,
+    ProxyStateWithoutMessageAuthenticator,
+}
+
+impl Drop {
+    pub fn count(self, stats: &Stats) {
+        Stats::bump(match self {
+            Drop::UnexpectedCode => &stats.dropped_unexpected_code,
+            Drop::BadAuthenticator => &stats.dropped_bad_authenticator,
+            Drop::MissingMessageAuthenticator => &stats.dropped_missing_message_authenticator,
+            Drop::ProxyStateWithoutMessageAuthenticator => {
+                &stats.dropped_proxy_state_without_message_authenticator
+            }
+        });
+    }
+}
+
+/// Checks that a decoded Access-Request or Status-Server is authentic, as FreeRADIUS 3.2.9+
+/// does: a wrong Message-Authenticator is always dropped; a missing one is dropped when EAP is
+/// present, for Status-Server, when the client requires it, or when Proxy-State is present and
+/// the client limits Proxy-State.
+pub fn check_authentic(raw: &[u8], req: &Packet, client: &Client) -> Result<(), Drop> {
+    match check_message_authenticator(raw, &client.secret, None) {
+        MessageAuthenticator::Valid => Ok(()),
+        MessageAuthenticator::Invalid => Err(Drop::BadAuthenticator),
+        MessageAuthenticator::Absent => {
+            if req.code == Code::STATUS_SERVER
+                || req.attr(attr::EAP_MESSAGE).is_some()
+                || client.require_message_authenticator
+            {
+                Err(Drop::MissingMessageAuthenticator)
+            } else if client.limit_proxy_state && req.attr(attr::PROXY_STATE).is_some() {
+                Err(Drop::ProxyStateWithoutMessageAuthenticator)
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Handles one authentic Access-Request or Status-Server; returns the reply to encode.
+pub fn handle(state: &State, engine: &Engine, client: &Client, src: SocketAddr, req: &Packet) -> Packet {
+    if req.code == Code::STATUS_SERVER {
+        Stats::bump(&state.stats.status_server);
+        let mut reply = Packet::reply_to(req, Code::ACCESS_ACCEPT);
+        reply.add(attr::REPLY_MESSAGE, b"Wardgate is alive".to_vec());
+        return reply;
+    }
+    let outcome = decide(state, engine, client, req);
+    let mut reply = match &outcome.segment {
+        Some(seg) => {
+            Stats::bump(&state.stats.accepted);
+            let mut r = Packet::reply_to(req, Code::ACCESS_ACCEPT);
+            render_segment(&mut r, seg, client);
+            r
+        }
+        None => {
+            Stats::bump(&state.stats.rejected);
+            Packet::reply_to(req, Code::ACCESS_REJECT)
+        }
+    };
+    copy_proxy_state(req, &mut reply);
+    record(state, engine, client, src, &outcome);
+    reply
+}
+
+/// RFC 2865 5.33: every Proxy-State, unmodified and in order.
+pub fn copy_proxy_state(req: &Packet, reply: &mut Packet) {
+    for ps in req.attrs(attr::PROXY_STATE) {
+        reply.add(attr::PROXY_STATE, ps.to_vec());
+    }
+}
+
+/// What was decided for one request, with what the audit trail needs.
+struct Handled<'e> {
+    mac: Option<MacAddr>,
+    user: Option<String>,
+    method: &'static str,
+    known: bool,
+    decision: Option<Decision>,
+    segment: Option<&'e wardgate_policy::Segment>,
+    reason: &'static str,
+}
+
+fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) -> Handled<'e> {
+    let user = req
+        .attr(attr::USER_NAME)
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let early_reject = |mac, method, reason| Handled {
+        mac,
+        user: user.clone(),
+        method,
+        known: false,
+        decision: None,
+        segment: None,
+        reason,
+    };
+    let (mac, via_eap) = match mab::classify(req) {
+        Kind::Mab { mac, via_eap } => (mac, via_eap),
+        Kind::MabWithoutMac => return early_reject(None, "mab", "mab-no-mac"),
+        Kind::Eap => return early_reject(None, "eap", "eap-method-not-enabled"),
+    };
+    if let Err(f) = mab::check_password(req, mac, via_eap, client.mab_password, &client.secret) {
+        return early_reject(Some(mac), "mab", f.reason_code());
+    }
+    let inventory = state.inventory.load();
+    let device = inventory.devices.get(&mac).cloned();
+    let known = device.is_some();
+    let (minute_of_day, weekday) = state.clock.get();
+    let facts = Facts {
+        method: AuthMethod::Mab,
+        mac: Some(mac),
+        user: user.clone(),
+        device,
+        nas: client.name.clone(),
+        nas_vendor: client.vendor.clone(),
+        nas_port_type: engine.format_attr(&state.dict, req, None, attr::NAS_PORT_TYPE),
+        ssid: req
+            .attr(attr::CALLED_STATION_ID)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(ssid_from_called_station),
+        minute_of_day,
+        weekday,
+        request: engine.request_facts(&state.dict, req),
+    };
+    let decision = engine.policy.evaluate(&facts);
+    let segment = match &decision.outcome {
+        Outcome::Segment(name) => engine.policy.segment(name.as_str()),
+        Outcome::Reject => None,
+    };
+    let reason = decision.reason.as_str();
+    Handled {
+        mac: Some(mac),
+        user,
+        method: "mab",
+        known,
+        segment,
+        reason,
+        decision: Some(decision),
+    }
+}
+
+fn record(state: &State, engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'_>) {
+    let monitored: Vec<serde_json::Value> = o
+        .decision
+        .iter()
+        .flat_map(|d| d.monitored.iter())
+        .map(|h| {
+            let would = match &h.would {
+                Outcome::Segment(s) => s.as_str().to_string(),
+                Outcome::Reject => "reject".to_string(),
+            };
+            tracing::info!(rule = %h.rule, would = %would, "monitor-mode rule would assign {would}");
+            serde_json::json!({ "rule": h.rule, "would": would })
+        })
+        .collect();
+    let rec = AuditRecord {
+        time_ms: now_ms(),
+        kind: "auth".into(),
+        nas: client.name.clone(),
+        nas_addr: src.ip().to_string(),
+        mac: o.mac.map(|m| m.to_string()),
+        user: o.user.clone(),
+        method: o.method.into(),
+        rule: o.decision.as_ref().and_then(|d| d.rule.clone()),
+        policy_version: engine.policy.version().to_string(),
+        segment: o.segment.map(|s| s.name.to_string()),
+        vlan: o.segment.and_then(|s| s.vlan).map(|v| i64::from(v.get())),
+        result: if o.segment.is_some() { "accept" } else { "reject" }.into(),
+        reason: o.reason.into(),
+        detail: (!monitored.is_empty())
+            .then(|| serde_json::json!({ "monitor": monitored }).to_string()),
+    };
+    super::log_decision(&rec, o.known);
+    state.audit.record(rec);
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The SSID in a Called-Station-Id: "AA-BB-CC-DD-EE-FF:SSID", "AA-BB-CC-DD-EE-FF-SSID" or
+/// "APNAME:SSID" (Cisco WLC). A bare MAC (a wired port) has none.
+pub fn ssid_from_called_station(s: &str) -> Option<String> {
+    if s.len() > 18 && MacAddr::parse(&s[..17]).is_ok() {
+        let sep = s.as_bytes()[17];
+        if sep == b':' || sep == b'-' {
+            return Some(s[18..].to_string());
+        }
+    }
+    if s.len() > 13 && MacAddr::parse(&s[..12]).is_ok() && matches!(s.as_bytes()[12], b':' | b'-') {
+        return Some(s[13..].to_string());
+    }
+    if MacAddr::parse(s).is_ok() {
+        return None;
+    }
+    s.split_once(':')
+        .map(|(_, ssid)| ssid.to_string())
+        .filter(|x| !x.is_empty())
+}
+
+/// Request attributes the policy refers to, by dictionary name, in printable form.
+pub(super) fn request_facts(
+    dict: &wardgate_radius::dictionary::Dictionary,
+    wanted: &[(String, Option<u32>, u8)],
+    req: &Packet,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, vendor, code) in wanted {
+        if let Some(v) = super::format_attr(dict, req, *vendor, *code) {
+            out.insert(name.clone(), v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssid_spellings() {
+        assert_eq!(ssid_from_called_station("00-11-22-33-44-55:Staff").as_deref(), Some("Staff"));
+        assert_eq!(ssid_from_called_station("00-11-22-33-44-55-Guest WiFi").as_deref(), Some("Guest WiFi"));
+        assert_eq!(ssid_from_called_station("001122334455:Staff").as_deref(), Some("Staff"));
+        assert_eq!(ssid_from_called_station("ap-3-west:Clinical").as_deref(), Some("Clinical"));
+        assert_eq!(ssid_from_called_station("00-11-22-33-44-55"), None);
+        assert_eq!(ssid_from_called_station("00:11:22:33:44:55"), None);
+    }
+}

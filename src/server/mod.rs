@@ -1,0 +1,334 @@
+//! The RADIUS server: UDP listeners and their workers, the per-NAS transport checks, the reply
+//! cache, and the shared state (policy, clients, inventory snapshot, audit) they read.
+
+pub mod acct;
+pub mod auth;
+pub mod clock;
+pub mod inventory;
+pub mod stats;
+
+use crate::config::{Client, Config, LogFormat, find_client};
+use crate::dedup::{Key, ReplyCache, Seen};
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use wardgate_policy::Policy;
+use wardgate_radius::dictionary::Dictionary;
+use wardgate_radius::{Code, Packet};
+use wardgate_store::{AuditConfig, AuditRecord, AuditWriter, Store};
+
+use clock::LocalClock;
+use inventory::Inventory;
+use stats::Stats;
+
+/// What a reload (SIGHUP) swaps as a whole: the policy and the NAS clients.
+pub struct Engine {
+    pub policy: Policy,
+    pub clients: Vec<Client>,
+    /// Request attributes the policy refers to, resolved in the dictionary once.
+    request_attrs: Vec<(String, Option<u32>, u8)>,
+}
+
+impl Engine {
+    pub fn new(policy: Policy, clients: Vec<Client>, dict: &Dictionary) -> anyhow::Result<Engine> {
+        let mut request_attrs = Vec::new();
+        for name in policy.request_attributes() {
+            let def = dict.attribute(&name).with_context(|| {
+                format!("policy refers to request.\"{name}\", which is not in the dictionary")
+            })?;
+            request_attrs.push((name.clone(), def.vendor, def.code));
+        }
+        Ok(Engine {
+            policy,
+            clients,
+            request_attrs,
+        })
+    }
+
+    fn format_attr(&self, dict: &Dictionary, req: &Packet, vendor: Option<u32>, code: u8) -> Option<String> {
+        format_attr(dict, req, vendor, code)
+    }
+
+    fn request_facts(&self, dict: &Dictionary, req: &Packet) -> BTreeMap<String, String> {
+        auth::request_facts(dict, &self.request_attrs, req)
+    }
+}
+
+/// The printable value of the first attribute (vendor, code) in a request.
+fn format_attr(dict: &Dictionary, req: &Packet, vendor: Option<u32>, code: u8) -> Option<String> {
+    let def = dict.by_code(vendor, code)?;
+    let raw = match vendor {
+        None => req.attr(code)?,
+        Some(v) => req.vsas().find(|x| x.vendor == v && x.typ == code)?.value,
+    };
+    Some(dict.format_value(def, raw))
+}
+
+/// Everything the packet path reads.
+pub struct State {
+    pub engine: ArcSwap<Engine>,
+    pub inventory: Arc<ArcSwap<Inventory>>,
+    pub dict: Dictionary,
+    pub audit: AuditWriter,
+    pub stats: Stats,
+    pub clock: LocalClock,
+    pub cache: ReplyCache,
+}
+
+/// Loads the policy folder, reporting every error as file:line.
+pub fn load_policy(dir: &std::path::Path) -> anyhow::Result<Policy> {
+    Policy::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// A running server: its bound addresses, for the banner and for tests.
+pub struct Running {
+    pub auth: Vec<SocketAddr>,
+    pub acct: Vec<SocketAddr>,
+    pub state: Arc<State>,
+}
+
+/// Binds every listener and starts the workers and background tasks.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    let dict = Dictionary::load(&config.dictionary)
+        .map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
+    let policy = load_policy(&config.policy_dir)?;
+    let engine = Engine::new(policy, config.clients.clone(), &dict)?;
+    if let Some(parent) = config.audit_spool.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+    let inventory = Inventory::load(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("inventory: {e}"))?;
+    let (audit, _audit_task) = AuditWriter::start(
+        store.clone(),
+        config.audit_spool.clone(),
+        AuditConfig {
+            batch_size: config.audit_batch_size,
+            flush_interval: Duration::from_millis(config.audit_flush_ms),
+            queue_capacity: config.audit_queue_capacity,
+        },
+    );
+    tracing::info!(
+        devices = inventory.devices.len(),
+        policy_version = %engine.policy.version(),
+        "policy and inventory loaded"
+    );
+    let state = Arc::new(State {
+        engine: ArcSwap::from_pointee(engine),
+        inventory: Arc::new(ArcSwap::from_pointee(inventory)),
+        dict,
+        audit,
+        stats: Stats::default(),
+        clock: LocalClock::new(),
+        cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 200_000),
+    });
+
+    let workers = if config.workers == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        config.workers
+    };
+    let mut auth = Vec::new();
+    for addr in &config.auth_listen {
+        let sock = Arc::new(UdpSocket::bind(addr).await.with_context(|| format!("cannot listen on {addr} (auth)"))?);
+        auth.push(sock.local_addr()?);
+        for _ in 0..workers {
+            tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Auth));
+        }
+    }
+    let mut acct = Vec::new();
+    for addr in &config.acct_listen {
+        let sock = Arc::new(UdpSocket::bind(addr).await.with_context(|| format!("cannot listen on {addr} (accounting)"))?);
+        acct.push(sock.local_addr()?);
+        for _ in 0..workers.min(2) {
+            tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Acct));
+        }
+    }
+    tokio::spawn(inventory::refresh_loop(
+        store,
+        state.inventory.clone(),
+        Duration::from_millis(config.inventory_poll_ms),
+    ));
+    let st = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut last_dropped = 0;
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            st.clock.tick();
+            n += 1;
+            if n % 60 == 0 {
+                let dropped = st.stats.dropped();
+                if dropped != last_dropped {
+                    last_dropped = dropped;
+                    log_stats(&st.stats);
+                }
+            }
+        }
+    });
+    Ok(Running { auth, acct, state })
+}
+
+pub fn log_stats(stats: &Stats) {
+    let fields: Vec<String> = stats
+        .snapshot()
+        .into_iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    tracing::info!("packet counters: {}", fields.join(" "));
+}
+
+/// Re-reads the policy (and the clients, from `config_path`) and swaps them in; on any error the
+/// running policy stays and the error is logged with file:line.
+pub fn reload(state: &State, config_path: Option<&PathBuf>, policy_dir: &std::path::Path) {
+    let result = (|| -> anyhow::Result<Engine> {
+        let (clients, dir) = match config_path {
+            Some(p) => {
+                let c = Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+                (c.clients, c.policy_dir)
+            }
+            None => (state.engine.load().clients.clone(), policy_dir.to_path_buf()),
+        };
+        let policy = load_policy(&dir)?;
+        Engine::new(policy, clients, &state.dict)
+    })();
+    match result {
+        Ok(engine) => {
+            tracing::info!(policy_version = %engine.policy.version(), clients = engine.clients.len(), "reloaded");
+            state.engine.store(Arc::new(engine));
+        }
+        Err(e) => tracing::error!("reload refused, the running policy stays:\n{e:#}"),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Port {
+    Auth,
+    Acct,
+}
+
+async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
+    let mut buf = vec![0u8; 4096 + 1];
+    loop {
+        let (n, src) = match sock.recv_from(&mut buf).await {
+            Ok(x) => x,
+            Err(e) => {
+                // ICMP errors from earlier sends surface here on some systems; keep serving.
+                tracing::debug!("recv: {e}");
+                continue;
+            }
+        };
+        if let Some(reply) = handle_datagram(&state, port, src, &buf[..n]) {
+            if let Err(e) = sock.send_to(&reply, src).await {
+                tracing::debug!(%src, "send: {e}");
+            }
+        }
+    }
+}
+
+/// The transport's part: client lookup, decoding, the reply cache; then hands over to the
+/// handler for the port. Returns the encoded reply, or None to drop.
+fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> Option<Vec<u8>> {
+    Stats::bump(&state.stats.received);
+    let engine = state.engine.load();
+    let Some(client) = find_client(&engine.clients, src.ip()) else {
+        Stats::bump(&state.stats.dropped_unknown_client);
+        tracing::debug!(%src, "dropped: unknown client");
+        return None;
+    };
+    let req = match Packet::decode(data) {
+        Ok(p) => p,
+        Err(e) => {
+            Stats::bump(&state.stats.dropped_malformed);
+            tracing::debug!(%src, nas = %client.name, "dropped: malformed: {e}");
+            return None;
+        }
+    };
+    // The packet as the header's Length says (bytes past it are padding).
+    let raw = &data[..usize::from(u16::from_be_bytes([data[2], data[3]])).min(data.len())];
+    let checked = match (port, req.code) {
+        (Port::Auth, Code::ACCESS_REQUEST | Code::STATUS_SERVER) => {
+            auth::check_authentic(raw, &req, client)
+        }
+        (Port::Acct, Code::ACCOUNTING_REQUEST) => acct::check_authentic(raw, client),
+        _ => Err(auth::Drop::UnexpectedCode),
+    };
+    if let Err(d) = checked {
+        d.count(&state.stats);
+        tracing::debug!(%src, nas = %client.name, code = %req.code, "dropped: {d:?}");
+        return None;
+    }
+    let key = Key {
+        src,
+        identifier: req.identifier,
+        authenticator: req.authenticator,
+    };
+    let now = Instant::now();
+    match state.cache.check(&key, now) {
+        Seen::New => {}
+        Seen::Answered(reply) => {
+            Stats::bump(&state.stats.duplicate_resent);
+            return Some(reply);
+        }
+        Seen::InProgress => {
+            Stats::bump(&state.stats.duplicate_in_progress);
+            return None;
+        }
+    }
+    let reply = match port {
+        Port::Auth => auth::handle(state, &engine, client, src, &req),
+        Port::Acct => acct::handle(state, client, src, &req),
+    };
+    match reply.encode_reply(&req.authenticator, &client.secret) {
+        Ok(bytes) => {
+            state.cache.complete(&key, &bytes);
+            Some(bytes)
+        }
+        Err(e) => {
+            Stats::bump(&state.stats.dropped_encode_error);
+            tracing::error!(nas = %client.name, "reply not sent: {e}");
+            state.cache.forget(&key);
+            None
+        }
+    }
+}
+
+/// One JSON line per decision on the log (target `wardgate::decision`).
+pub fn log_decision(rec: &AuditRecord, known: bool) {
+    let mut v = serde_json::to_value(rec).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("event".into(), "decision".into());
+        o.insert("known".into(), known.into());
+    }
+    tracing::info!(target: "wardgate::decision", "{v}");
+}
+
+/// Installs the log subscriber: text or JSON, written off the packet path.
+pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use tracing_subscriber::EnvFilter;
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stdout());
+    let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+    guard
+}
