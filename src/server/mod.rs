@@ -308,14 +308,38 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
     }
 }
 
-/// One JSON line per decision on the log (target `wardgate::decision`).
+static LOG_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One JSON line per decision on the log (target `wardgate::decision`): with `log_format = "json"`
+/// the decision's fields are the line's fields; with text logs the line ends in the JSON object.
 pub fn log_decision(rec: &AuditRecord, known: bool) {
-    let mut v = serde_json::to_value(rec).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.insert("event".into(), "decision".into());
-        o.insert("known".into(), known.into());
+    if LOG_JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!(
+            target: "wardgate::decision",
+            event = "decision",
+            time_ms = rec.time_ms,
+            nas = %rec.nas,
+            nas_addr = %rec.nas_addr,
+            mac = rec.mac.as_deref(),
+            user = rec.user.as_deref(),
+            method = %rec.method,
+            known,
+            rule = rec.rule.as_deref(),
+            policy_version = %rec.policy_version,
+            segment = rec.segment.as_deref(),
+            vlan = rec.vlan,
+            result = %rec.result,
+            reason = %rec.reason,
+            detail = rec.detail.as_deref(),
+        );
+    } else {
+        let mut v = serde_json::to_value(rec).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("event".into(), "decision".into());
+            o.insert("known".into(), known.into());
+        }
+        tracing::info!(target: "wardgate::decision", "{v}");
     }
-    tracing::info!(target: "wardgate::decision", "{v}");
 }
 
 /// Installs the log subscriber: text or JSON, written off the packet path.
@@ -326,6 +350,7 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
         .finish(std::io::stdout());
     let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    LOG_JSON.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),

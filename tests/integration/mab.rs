@@ -70,8 +70,21 @@ fn mab_in_every_mac_spelling_gets_the_clinical_vlan() {
         assert_eq!(r.reason, "rule-matched");
         assert_eq!(r.policy_version.len(), 64, "sha-256 hex");
     }
-    // One JSON decision line per decision on the log, too.
+    // One JSON line per decision on the log, too, with the decision's fields.
     s.wait_log("\"event\":\"decision\"");
+    let lines: Vec<serde_json::Value> = s
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("\"event\":\"decision\""))
+        .map(|l| serde_json::from_str(l).expect("a decision line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), spellings.len());
+    for l in &lines {
+        assert_eq!(l["mac"], "00-09-FB-12-34-57");
+        assert_eq!(l["segment"], "clinical-iot");
+        assert_eq!(l["vlan"], 110);
+        assert_eq!(l["known"], true);
+    }
 }
 
 #[test]
@@ -135,6 +148,10 @@ fn wrong_mab_password_is_rejected_with_a_reason() {
     let rows = audit_rows(&s.db_url(), 1);
     assert_eq!(rows[0].reason, "mab-password-wrong");
     assert_eq!(rows[0].result, "reject");
+    // Debug logging is on in these tests: still no password and no shared secret in the log.
+    let log = s.log_text();
+    assert!(!log.contains("not-the-mac"), "{log}");
+    assert!(!log.contains(SECRET), "{log}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::common::{TestDb, audit};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
-use wardgate_store::{AuditConfig, AuditRetry, AuditWriter, Store};
+use wardgate_store::{AuditConfig, AuditRetry, AuditWriter, DbKind, Store};
 
 fn fast_retry() -> AuditRetry {
     AuditRetry {
@@ -201,3 +201,45 @@ async fn full_queue_spools_and_nothing_is_lost(db: &TestDb) {
     task.await.unwrap();
 }
 both!(full_queue_spools_and_nothing_is_lost);
+
+async fn a_hanging_database_times_out_and_spools(db: &TestDb) {
+    // Another connection holds a lock that makes every audit insert wait.
+    let mut blocker = db.store.pool().begin().await.unwrap();
+    let lock = match db.store.kind() {
+        DbKind::Sqlite => "UPDATE audit SET kind = kind WHERE id = -1",
+        DbKind::Postgres => "LOCK TABLE audit IN EXCLUSIVE MODE",
+    };
+    sqlx::query(lock).execute(&mut *blocker).await.unwrap();
+
+    let retry = AuditRetry {
+        replay_interval: Duration::from_millis(300),
+        db_timeout: Duration::from_millis(500),
+    };
+    let cfg = AuditConfig {
+        batch_size: 100,
+        flush_interval: Duration::from_millis(50),
+        queue_capacity: 1000,
+    };
+    let spool = db.dir.path().join("audit.spool");
+    let (w, task) = AuditWriter::start_with_retry(db.store.clone(), spool.clone(), cfg, retry);
+    let started = std::time::Instant::now();
+    for n in 0..5 {
+        w.record(audit(n));
+    }
+    w.flush().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(w.stats().spooled, 5, "{:?}", w.stats());
+
+    blocker.rollback().await.unwrap();
+    wait_for_count(&db.store, 5, Duration::from_secs(10)).await;
+    w.flush().await;
+    assert_eq!(stored_times(&db.store).await, (0..5).collect());
+    assert!(!spool.exists());
+    w.shutdown().await;
+    task.await.unwrap();
+}
+both!(a_hanging_database_times_out_and_spools);
