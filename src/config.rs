@@ -229,9 +229,8 @@ vendor = "generic"
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![format!("{}: cannot read: {e}", path.display())])
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors(vec![format!("{}: cannot read: {e}", path.display())]))?;
         Self::from_toml_str(&text, Some(path))
     }
 
@@ -242,10 +241,7 @@ vendor = "generic"
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
-            ConfigErrors(vec![format!(
-                "{file}:{line}: {}",
-                e.message().trim_end()
-            )])
+            ConfigErrors(vec![format!("{file}:{line}: {}", e.message().trim_end())])
         })?;
         let base = path
             .and_then(Path::parent)
@@ -255,8 +251,15 @@ vendor = "generic"
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
 
-        let data_dir = raw.server.data_dir.map(&rel).unwrap_or_else(default_data_dir);
-        let parse_addrs = |key: &str, v: Option<Vec<String>>, default: &str, errors: &mut Vec<String>| {
+        let data_dir = raw
+            .server
+            .data_dir
+            .map(&rel)
+            .unwrap_or_else(default_data_dir);
+        let parse_addrs = |key: &str,
+                           v: Option<Vec<String>>,
+                           default: &str,
+                           errors: &mut Vec<String>| {
             let list = v.unwrap_or_else(|| vec![default.to_string()]);
             let mut out = Vec::new();
             for a in list {
@@ -269,8 +272,18 @@ vendor = "generic"
             }
             out
         };
-        let auth_listen = parse_addrs("auth_listen", raw.server.auth_listen, "127.0.0.1:1812", &mut errors);
-        let acct_listen = parse_addrs("acct_listen", raw.server.acct_listen, "127.0.0.1:1813", &mut errors);
+        let auth_listen = parse_addrs(
+            "auth_listen",
+            raw.server.auth_listen,
+            "127.0.0.1:1812",
+            &mut errors,
+        );
+        let acct_listen = parse_addrs(
+            "acct_listen",
+            raw.server.acct_listen,
+            "127.0.0.1:1813",
+            &mut errors,
+        );
         let log_format = match raw.server.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -286,7 +299,11 @@ vendor = "generic"
             .dictionary
             .map(&rel)
             .unwrap_or_else(|| resource_dir("dictionaries").join("dictionary"));
-        let policy_dir = raw.policy.dir.map(&rel).unwrap_or_else(|| resource_dir("policies"));
+        let policy_dir = raw
+            .policy
+            .dir
+            .map(&rel)
+            .unwrap_or_else(|| resource_dir("policies"));
         let database_url = raw
             .database
             .url
@@ -324,16 +341,26 @@ vendor = "generic"
                 (None, Some(p)) => match std::fs::read_to_string(rel(p.clone())) {
                     Ok(s) => s.trim_end_matches(['\r', '\n']).to_string(),
                     Err(e) => {
-                        errors.push(format!("{}: cannot read {}: {e}", at("secret_file"), p.display()));
+                        errors.push(format!(
+                            "{}: cannot read {}: {e}",
+                            at("secret_file"),
+                            p.display()
+                        ));
                         continue;
                     }
                 },
                 (Some(_), Some(_)) => {
-                    errors.push(format!("{}: give secret or secret_file, not both", at("secret")));
+                    errors.push(format!(
+                        "{}: give secret or secret_file, not both",
+                        at("secret")
+                    ));
                     continue;
                 }
                 (None, None) => {
-                    errors.push(format!("{}: a shared secret is required (secret or secret_file)", at("secret")));
+                    errors.push(format!(
+                        "{}: a shared secret is required (secret or secret_file)",
+                        at("secret")
+                    ));
                     continue;
                 }
             };
@@ -494,7 +521,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("server.log_format"), "{e}");
-        assert!(e.contains("/etc/wardgate.toml:4: client[0] (sw1).address"), "{e}");
+        assert!(
+            e.contains("/etc/wardgate.toml:4: client[0] (sw1).address"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -521,13 +551,25 @@ secret = "a-long-enough-secret"
 vendor = "cisco"
 "#;
         let c = Config::from_toml_str(text, None).unwrap();
-        assert_eq!(c.client_for("10.1.2.3".parse().unwrap()).unwrap().name, "sw1");
-        assert_eq!(c.client_for("10.1.2.4".parse().unwrap()).unwrap().name, "campus");
         assert_eq!(
-            c.client_for("::ffff:10.1.2.3".parse().unwrap()).unwrap().name,
+            c.client_for("10.1.2.3".parse().unwrap()).unwrap().name,
             "sw1"
         );
-        assert!(c.warnings.iter().any(|w| w.contains("weak")), "{:?}", c.warnings);
+        assert_eq!(
+            c.client_for("10.1.2.4".parse().unwrap()).unwrap().name,
+            "campus"
+        );
+        assert_eq!(
+            c.client_for("::ffff:10.1.2.3".parse().unwrap())
+                .unwrap()
+                .name,
+            "sw1"
+        );
+        assert!(
+            c.warnings.iter().any(|w| w.contains("weak")),
+            "{:?}",
+            c.warnings
+        );
         assert!(!format!("{:?}", c.clients).contains("a-long-enough-secret"));
     }
 
@@ -544,8 +586,10 @@ vendor = "cisco"
         let dir = tempfile::tempdir().unwrap();
         let secret = dir.path().join("cisco-access");
         std::fs::write(&secret, "a-long-secret-from-a-file\n").unwrap();
-        let text = include_str!("../packaging/wardgate.toml")
-            .replace("/etc/wardgate/secrets/cisco-access", secret.to_str().unwrap());
+        let text = include_str!("../packaging/wardgate.toml").replace(
+            "/etc/wardgate/secrets/cisco-access",
+            secret.to_str().unwrap(),
+        );
         let c = Config::from_toml_str(&text, Some(&dir.path().join("wardgate.toml"))).unwrap();
         assert_eq!(c.clients.len(), 2);
         assert_eq!(c.clients[0].secret.as_bytes(), b"a-long-secret-from-a-file");

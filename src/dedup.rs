@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(c.check(&key(1), t0), Seen::New);
         assert_eq!(c.check(&key(1), t0), Seen::InProgress);
         c.complete(&key(1), b"reply");
-        assert_eq!(c.check(&key(1), t0 + Duration::from_secs(5)), Seen::Answered(b"reply".to_vec()));
+        assert_eq!(
+            c.check(&key(1), t0 + Duration::from_secs(5)),
+            Seen::Answered(b"reply".to_vec())
+        );
         assert_eq!(c.check(&key(1), t0 + Duration::from_secs(31)), Seen::New);
     }
 

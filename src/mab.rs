@@ -164,7 +164,7 @@ mod tests {
             (attr::SERVICE_TYPE, &10u32.to_be_bytes()),
             (attr::CALLING_STATION_ID, b"AA-BB-CC-DD-EE-FF"),
         ]);
-            assert_eq!(
+        assert_eq!(
             classify(&p),
             Kind::Mab {
                 mac: "aabbccddeeff".parse().unwrap(),
@@ -208,7 +208,10 @@ mod tests {
         for pw in ["aabbccddeeff", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff"] {
             let c = encrypt_user_password(pw.as_bytes(), &secret, &[9u8; 16]).unwrap();
             let p = request(&[(attr::USER_PASSWORD, &c)]);
-            assert_eq!(check_password(&p, mac, false, MabPassword::Mac, &secret), Ok(()));
+            assert_eq!(
+                check_password(&p, mac, false, MabPassword::Mac, &secret),
+                Ok(())
+            );
         }
         let c = encrypt_user_password(b"112233445566", &secret, &[9u8; 16]).unwrap();
         let p = request(&[(attr::USER_PASSWORD, &c)]);
@@ -216,7 +219,10 @@ mod tests {
             check_password(&p, mac, false, MabPassword::Mac, &secret),
             Err(PasswordFailure::Wrong)
         );
-        assert_eq!(check_password(&p, mac, false, MabPassword::Ignore, &secret), Ok(()));
+        assert_eq!(
+            check_password(&p, mac, false, MabPassword::Ignore, &secret),
+            Ok(())
+        );
         let none = request(&[]);
         assert_eq!(
             check_password(&none, mac, false, MabPassword::Mac, &secret),
@@ -240,7 +246,10 @@ mod tests {
             (attr::CHAP_PASSWORD, &chap),
             (attr::CHAP_CHALLENGE, &challenge),
         ]);
-        assert_eq!(check_password(&p, mac, false, MabPassword::Mac, &secret), Ok(()));
+        assert_eq!(
+            check_password(&p, mac, false, MabPassword::Mac, &secret),
+            Ok(())
+        );
         chap[5] ^= 1;
         let p = request(&[
             (attr::USER_NAME, b"AABB.CCDD.EEFF"),

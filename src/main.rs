@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "wardgate", version, about = "Network access control (RADIUS) for hospitals")]
+#[command(
+    name = "wardgate",
+    version,
+    about = "Network access control (RADIUS) for hospitals"
+)]
 struct Cli {
     /// Configuration file (TOML). Without it, the embedded default: loopback, SQLite in ./data
     /// (or $WARDGATE_DATA_DIR), the example policies, a demo client for 127.0.0.0/8.
@@ -142,7 +146,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             println!("ok   {}:{} {}", c.file.display(), c.line, c.name);
                         } else {
                             failed += 1;
-                            println!("FAIL {}:{} {}: {}", c.file.display(), c.line, c.name, c.message);
+                            println!(
+                                "FAIL {}:{} {}: {}",
+                                c.file.display(),
+                                c.line,
+                                c.name,
+                                c.message
+                            );
                         }
                     }
                     println!("{} passed, {} failed", report.cases.len() - failed, failed);
@@ -172,7 +182,10 @@ fn redact_url(url: &str) -> String {
 async fn open_store(config: &Config) -> anyhow::Result<wardgate_store::Store> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create the data folder {}", config.data_dir.display())
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
         })?;
     }
     wardgate_store::Store::connect(&config.database_url)
@@ -185,7 +198,10 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
         DevicesCommand::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            let devices = match wardgate_store::csvio::parse_devices_csv(&file.display().to_string(), &text) {
+            let devices = match wardgate_store::csvio::parse_devices_csv(
+                &file.display().to_string(),
+                &text,
+            ) {
                 Ok(d) => d,
                 Err(e) => {
                     eprintln!("{e}");
@@ -203,7 +219,10 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
         }
         DevicesCommand::Export { output } => {
             let store = open_store(&config).await?;
-            let devices = store.list_devices().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let devices = store
+                .list_devices()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             match output {
                 Some(p) => {
                     let f = std::fs::File::create(&p)

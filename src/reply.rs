@@ -17,11 +17,11 @@ enum RoleAttr {
 
 fn role_attribute(vendor_name: &str) -> RoleAttr {
     match vendor_name {
-        "aruba" => RoleAttr::Vsa(vendor::ARUBA, 1),         // Aruba-User-Role
-        "hp" => RoleAttr::Vsa(vendor::HP, 25),              // HP-User-Role
+        "aruba" => RoleAttr::Vsa(vendor::ARUBA, 1), // Aruba-User-Role
+        "hp" => RoleAttr::Vsa(vendor::HP, 25),      // HP-User-Role
         "cisco-wlc" => RoleAttr::Vsa(vendor::AIRESPACE, 6), // Airespace-ACL-Name
-        "ruckus" => RoleAttr::Vsa(vendor::RUCKUS, 1),       // Ruckus-User-Groups
-        "fortinet" => RoleAttr::Vsa(vendor::FORTINET, 1),   // Fortinet-Group-Name
+        "ruckus" => RoleAttr::Vsa(vendor::RUCKUS, 1), // Ruckus-User-Groups
+        "fortinet" => RoleAttr::Vsa(vendor::FORTINET, 1), // Fortinet-Group-Name
         // Cisco IOS ACL name, Meraki group policy, Juniper filter, Extreme policy: Filter-Id.
         _ => RoleAttr::FilterId,
     }
@@ -30,7 +30,10 @@ fn role_attribute(vendor_name: &str) -> RoleAttr {
 /// Adds the segment's attributes for `client`'s vendor to `reply`.
 pub fn render_segment(reply: &mut Packet, segment: &Segment, client: &Client) {
     if let Some(vlan) = segment.vlan {
-        reply.add(attr::TUNNEL_TYPE, tagged_integer(0, TUNNEL_TYPE_VLAN).to_vec());
+        reply.add(
+            attr::TUNNEL_TYPE,
+            tagged_integer(0, TUNNEL_TYPE_VLAN).to_vec(),
+        );
         reply.add(
             attr::TUNNEL_MEDIUM_TYPE,
             tagged_integer(0, TUNNEL_MEDIUM_IEEE_802).to_vec(),
@@ -125,7 +128,10 @@ mod tests {
     fn vendor_roles() {
         let mut p = Packet::new(Code::ACCESS_ACCEPT, 1, [0; 16]);
         render_segment(&mut p, &segment(), &client("aruba", false));
-        let vsas: Vec<_> = p.vsas().map(|v| (v.vendor, v.typ, v.value.to_vec())).collect();
+        let vsas: Vec<_> = p
+            .vsas()
+            .map(|v| (v.vendor, v.typ, v.value.to_vec()))
+            .collect();
         assert_eq!(vsas, vec![(14823, 1, b"clinical-iot".to_vec())]);
 
         let mut p = Packet::new(Code::ACCESS_ACCEPT, 1, [0; 16]);

@@ -27,10 +27,7 @@ pub fn check_authentic(raw: &[u8], client: &Client) -> Result<(), Drop> {
 
 pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> Packet {
     Stats::bump(&state.stats.accounting);
-    let text = |t| {
-        req.attr(t)
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    };
+    let text = |t| req.attr(t).map(|v| String::from_utf8_lossy(v).into_owned());
     let status = super::format_attr(&state.dict, req, None, attr::ACCT_STATUS_TYPE)
         .unwrap_or_else(|| "unknown".into());
     let mac = text(attr::CALLING_STATION_ID)

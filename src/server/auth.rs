@@ -9,9 +9,7 @@ use crate::server::stats::Stats;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use wardgate_policy::{AuthMethod, Decision, Facts, Outcome};
-use wardgate_radius::{
-    Code, MessageAuthenticator, Packet, attr, check_message_authenticator,
-};
+use wardgate_radius::{Code, MessageAuthenticator, Packet, attr, check_message_authenticator};
 use wardgate_store::AuditRecord;
 use wardgate_types::MacAddr;
 
@@ -61,7 +59,13 @@ pub fn check_authentic(raw: &[u8], req: &Packet, client: &Client) -> Result<(), 
 }
 
 /// Handles one authentic Access-Request or Status-Server; returns the reply to encode.
-pub fn handle(state: &State, engine: &Engine, client: &Client, src: SocketAddr, req: &Packet) -> Packet {
+pub fn handle(
+    state: &State,
+    engine: &Engine,
+    client: &Client,
+    src: SocketAddr,
+    req: &Packet,
+) -> Packet {
     if req.code == Code::STATUS_SERVER {
         Stats::bump(&state.stats.status_server);
         let mut reply = Packet::reply_to(req, Code::ACCESS_ACCEPT);
@@ -188,7 +192,12 @@ fn record(state: &State, engine: &Engine, client: &Client, src: SocketAddr, o: &
         policy_version: engine.policy.version().to_string(),
         segment: o.segment.map(|s| s.name.to_string()),
         vlan: o.segment.and_then(|s| s.vlan).map(|v| i64::from(v.get())),
-        result: if o.segment.is_some() { "accept" } else { "reject" }.into(),
+        result: if o.segment.is_some() {
+            "accept"
+        } else {
+            "reject"
+        }
+        .into(),
         reason: o.reason.into(),
         detail: (!monitored.is_empty())
             .then(|| serde_json::json!({ "monitor": monitored }).to_string()),
@@ -245,10 +254,22 @@ mod tests {
 
     #[test]
     fn ssid_spellings() {
-        assert_eq!(ssid_from_called_station("00-11-22-33-44-55:Staff").as_deref(), Some("Staff"));
-        assert_eq!(ssid_from_called_station("00-11-22-33-44-55-Guest WiFi").as_deref(), Some("Guest WiFi"));
-        assert_eq!(ssid_from_called_station("001122334455:Staff").as_deref(), Some("Staff"));
-        assert_eq!(ssid_from_called_station("ap-3-west:Clinical").as_deref(), Some("Clinical"));
+        assert_eq!(
+            ssid_from_called_station("00-11-22-33-44-55:Staff").as_deref(),
+            Some("Staff")
+        );
+        assert_eq!(
+            ssid_from_called_station("00-11-22-33-44-55-Guest WiFi").as_deref(),
+            Some("Guest WiFi")
+        );
+        assert_eq!(
+            ssid_from_called_station("001122334455:Staff").as_deref(),
+            Some("Staff")
+        );
+        assert_eq!(
+            ssid_from_called_station("ap-3-west:Clinical").as_deref(),
+            Some("Clinical")
+        );
         assert_eq!(ssid_from_called_station("00-11-22-33-44-55"), None);
         assert_eq!(ssid_from_called_station("00:11:22:33:44:55"), None);
     }

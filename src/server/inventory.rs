@@ -40,19 +40,24 @@ pub async fn refresh_loop(store: Store, snapshot: Arc<ArcSwap<Inventory>>, every
     loop {
         tick.tick().await;
         let current = snapshot.load().generation;
-        let generation =
-            match tokio::time::timeout(Duration::from_secs(2), store.inventory_generation()).await
-            {
-                Ok(Ok(g)) => g,
-                Ok(Err(e)) => {
-                    tracing::warn!("inventory: cannot read the generation, keeping the snapshot: {e}");
-                    continue;
-                }
-                Err(_) => {
-                    tracing::warn!("inventory: the database did not answer in 2 s, keeping the snapshot");
-                    continue;
-                }
-            };
+        let generation = match tokio::time::timeout(
+            Duration::from_secs(2),
+            store.inventory_generation(),
+        )
+        .await
+        {
+            Ok(Ok(g)) => g,
+            Ok(Err(e)) => {
+                tracing::warn!("inventory: cannot read the generation, keeping the snapshot: {e}");
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "inventory: the database did not answer in 2 s, keeping the snapshot"
+                );
+                continue;
+            }
+        };
         if generation == current {
             continue;
         }

@@ -50,7 +50,13 @@ impl Engine {
         })
     }
 
-    fn format_attr(&self, dict: &Dictionary, req: &Packet, vendor: Option<u32>, code: u8) -> Option<String> {
+    fn format_attr(
+        &self,
+        dict: &Dictionary,
+        req: &Packet,
+        vendor: Option<u32>,
+        code: u8,
+    ) -> Option<String> {
         format_attr(dict, req, vendor, code)
     }
 
@@ -94,8 +100,8 @@ pub struct Running {
 
 /// Binds every listener and starts the workers and background tasks.
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
-    let dict = Dictionary::load(&config.dictionary)
-        .map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
+    let dict =
+        Dictionary::load(&config.dictionary).map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
     let policy = load_policy(&config.policy_dir)?;
     let engine = Engine::new(policy, config.clients.clone(), &dict)?;
     if let Some(parent) = config.audit_spool.parent() {
@@ -103,8 +109,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
     }
     let store = Store::connect(&config.database_url)
         .await
@@ -137,13 +147,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     });
 
     let workers = if config.workers == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     } else {
         config.workers
     };
     let mut auth = Vec::new();
     for addr in &config.auth_listen {
-        let sock = Arc::new(UdpSocket::bind(addr).await.with_context(|| format!("cannot listen on {addr} (auth)"))?);
+        let sock = Arc::new(
+            UdpSocket::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (auth)"))?,
+        );
         auth.push(sock.local_addr()?);
         for _ in 0..workers {
             tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Auth));
@@ -151,7 +167,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     }
     let mut acct = Vec::new();
     for addr in &config.acct_listen {
-        let sock = Arc::new(UdpSocket::bind(addr).await.with_context(|| format!("cannot listen on {addr} (accounting)"))?);
+        let sock = Arc::new(
+            UdpSocket::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (accounting)"))?,
+        );
         acct.push(sock.local_addr()?);
         for _ in 0..workers.min(2) {
             tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Acct));
@@ -171,7 +191,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
             tick.tick().await;
             st.clock.tick();
             n += 1;
-            if n % 60 == 0 {
+            if n.is_multiple_of(60) {
                 let dropped = st.stats.dropped();
                 if dropped != last_dropped {
                     last_dropped = dropped;
@@ -202,7 +222,10 @@ pub fn reload(state: &State, config_path: Option<&PathBuf>, policy_dir: &std::pa
                 let c = Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?;
                 (c.clients, c.policy_dir)
             }
-            None => (state.engine.load().clients.clone(), policy_dir.to_path_buf()),
+            None => (
+                state.engine.load().clients.clone(),
+                policy_dir.to_path_buf(),
+            ),
         };
         let policy = load_policy(&dir)?;
         Engine::new(policy, clients, &state.dict)
@@ -233,10 +256,10 @@ async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
                 continue;
             }
         };
-        if let Some(reply) = handle_datagram(&state, port, src, &buf[..n]) {
-            if let Err(e) = sock.send_to(&reply, src).await {
-                tracing::debug!(%src, "send: {e}");
-            }
+        if let Some(reply) = handle_datagram(&state, port, src, &buf[..n])
+            && let Err(e) = sock.send_to(&reply, src).await
+        {
+            tracing::debug!(%src, "send: {e}");
         }
     }
 }
@@ -349,8 +372,13 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
         .lossy(false)
         .finish(std::io::stdout());
     let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
-    LOG_JSON.store(format == LogFormat::Json, std::sync::atomic::Ordering::Relaxed);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    LOG_JSON.store(
+        format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.with_ansi(false).try_init(),

@@ -37,26 +37,46 @@ fn device_imported_while_serving_is_known_at_once_and_exports_round_trip() {
     let s = Server::start(Options::default());
     let mac = "00:1e:8f:00:00:42";
     let r = radclient(s.auth, "auth", SECRET, &mab_request(mac, true));
-    assert!(r.has("Tunnel-Private-Group-Id:0 = \"999\""), "unknown first: {}", r.output);
+    assert!(
+        r.has("Tunnel-Private-Group-Id:0 = \"999\""),
+        "unknown first: {}",
+        r.output
+    );
     let f = s.dir.path().join("new.csv");
     std::fs::write(&f, format!("mac,role,sensitivity,location,environment,owner\n{mac},lab-analyser,ephi,lab-core,production,lab\n")).unwrap();
     let o = wardgate(&s.config, &["devices", "import", f.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     s.wait_log("inventory reloaded");
     let r = radclient(s.auth, "auth", SECRET, &mab_request(mac, true));
-    assert!(r.has("Tunnel-Private-Group-Id:0 = \"130\""), "lab after import: {}", r.output);
+    assert!(
+        r.has("Tunnel-Private-Group-Id:0 = \"130\""),
+        "lab after import: {}",
+        r.output
+    );
     let o = wardgate(&s.config, &["devices", "export"]);
     let text = stdout(&o);
-    assert!(text.starts_with("mac,role,sensitivity,location,environment,owner"), "{text}");
-    assert!(text.contains("00-1E-8F-00-00-42,lab-analyser,ephi,lab-core,production,lab"), "{text}");
+    assert!(
+        text.starts_with("mac,role,sensitivity,location,environment,owner"),
+        "{text}"
+    );
+    assert!(
+        text.contains("00-1E-8F-00-00-42,lab-analyser,ephi,lab-core,production,lab"),
+        "{text}"
+    );
 }
 
 #[test]
 fn policy_check_and_test_on_the_shipped_policies() {
     let dir = repo().join("policies");
-    let o = Command::new(bin()).args(["policy", "check", dir.to_str().unwrap()]).output().unwrap();
+    let o = Command::new(bin())
+        .args(["policy", "check", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    let o = Command::new(bin()).args(["policy", "test", dir.to_str().unwrap()]).output().unwrap();
+    let o = Command::new(bin())
+        .args(["policy", "test", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains(" passed, 0 failed"), "{}", stdout(&o));
 }
@@ -81,8 +101,19 @@ fn broken_policy_is_reported_as_file_line_and_a_failing_case_fails() {
     copy_policies(dir.path());
     let clinical = dir.path().join("20-clinical.toml");
     let text = std::fs::read_to_string(&clinical).unwrap();
-    std::fs::write(&clinical, text.replacen("segment = \"clinical-iot\"", "segment = \"no-such-segment\"", 1)).unwrap();
-    let o = Command::new(bin()).args(["policy", "check", dir.path().to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &clinical,
+        text.replacen(
+            "segment = \"clinical-iot\"",
+            "segment = \"no-such-segment\"",
+            1,
+        ),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args(["policy", "check", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("20-clinical.toml:"), "{err}");
@@ -92,8 +123,15 @@ fn broken_policy_is_reported_as_file_line_and_a_failing_case_fails() {
     std::fs::write(&clinical, &text).unwrap();
     let t = dir.path().join("tests/20-clinical.toml");
     let cases = std::fs::read_to_string(&t).unwrap();
-    std::fs::write(&t, cases.replacen("segment = \"clinical-iot\"", "segment = \"guest\"", 1)).unwrap();
-    let o = Command::new(bin()).args(["policy", "test", dir.path().to_str().unwrap()]).output().unwrap();
+    std::fs::write(
+        &t,
+        cases.replacen("segment = \"clinical-iot\"", "segment = \"guest\"", 1),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args(["policy", "test", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!o.status.success(), "{}", stdout(&o));
     assert!(stdout(&o).contains("FAIL"), "{}", stdout(&o));
 }
@@ -102,18 +140,35 @@ fn broken_policy_is_reported_as_file_line_and_a_failing_case_fails() {
 fn check_config_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("w.toml");
-    std::fs::write(&f, "[[client]]\nname = \"sw\"\naddress = \"10.0.0.0/33\"\nsecret = \"0123456789abcdef\"\n").unwrap();
+    std::fs::write(
+        &f,
+        "[[client]]\nname = \"sw\"\naddress = \"10.0.0.0/33\"\nsecret = \"0123456789abcdef\"\n",
+    )
+    .unwrap();
     let o = wardgate(&f, &["check-config"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("w.toml:1: client[0] (sw).address"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("w.toml:1: client[0] (sw).address"),
+        "{}",
+        stderr(&o)
+    );
     // The shipped example (with a secret file that exists) passes.
     let secret = dir.path().join("s");
     std::fs::write(&secret, "a-long-secret-from-a-file").unwrap();
     let text = std::fs::read_to_string(repo().join("packaging/wardgate.toml"))
         .unwrap()
-        .replace("/etc/wardgate/secrets/cisco-access", secret.to_str().unwrap())
-        .replace("/usr/share/wardgate/dictionaries", repo().join("dictionaries").to_str().unwrap())
-        .replace("/etc/wardgate/policies", repo().join("policies").to_str().unwrap())
+        .replace(
+            "/etc/wardgate/secrets/cisco-access",
+            secret.to_str().unwrap(),
+        )
+        .replace(
+            "/usr/share/wardgate/dictionaries",
+            repo().join("dictionaries").to_str().unwrap(),
+        )
+        .replace(
+            "/etc/wardgate/policies",
+            repo().join("policies").to_str().unwrap(),
+        )
         .replace("/var/lib/wardgate", dir.path().to_str().unwrap());
     std::fs::write(&f, text).unwrap();
     let o = wardgate(&f, &["check-config"]);
@@ -134,7 +189,11 @@ fn sighup_with_a_broken_policy_keeps_the_running_one() {
     std::fs::write(&clinical, format!("{text}\n[[rule]]\nname = \"broken\"\n")).unwrap();
     s.signal("HUP");
     s.wait_log("reload refused");
-    assert!(s.log_text().contains("20-clinical.toml:"), "{}", s.log_text());
+    assert!(
+        s.log_text().contains("20-clinical.toml:"),
+        "{}",
+        s.log_text()
+    );
     let r = radclient(s.auth, "auth", SECRET, &mab_request("0009fb123457", true));
     assert!(r.has("Tunnel-Private-Group-Id:0 = \"110\""), "{}", r.output);
     // A good change is taken: pumps move to VLAN 111.
@@ -185,9 +244,15 @@ fn embedded_default_serves_loopback_with_the_demo_secret() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(text.contains("auth listening on 127.0.0.1:1812"), "{text}");
-    assert!(text.contains("accounting listening on 127.0.0.1:1813"), "{text}");
+    assert!(
+        text.contains("accounting listening on 127.0.0.1:1813"),
+        "{text}"
+    );
     assert!(text.contains("TEST secret"), "{text}");
-    assert!(!text.contains("testing123"), "the secret itself is never logged: {text}");
+    assert!(
+        !text.contains("testing123"),
+        "the secret itself is never logged: {text}"
+    );
     assert!(dir.path().join("data/wardgate.db").exists());
     assert_eq!(r.code.as_deref(), Some("Access-Accept"), "{}", r.output);
     assert!(r.has("Tunnel-Private-Group-Id:0 = \"999\""), "{}", r.output);

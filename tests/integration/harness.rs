@@ -26,12 +26,15 @@ pub struct Server {
     pub acct: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
     pub config: PathBuf,
+    pub database_url: Option<String>,
 }
 
 pub struct Options {
     pub policy_dir: PathBuf,
     pub clients: String,
     pub devices_csv: Option<String>,
+    /// None: SQLite in the test's data folder.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
                 "[[client]]\nname = \"sw-test\"\naddress = \"127.0.0.1\"\nsecret = \"{SECRET}\"\nvendor = \"generic\"\n"
             ),
             devices_csv: None,
+            database_url: None,
         }
     }
 }
@@ -53,7 +57,12 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "[server]\ndata_dir = \"{data}\"\nauth_listen = [\"127.0.0.1:0\"]\nacct_listen = [\"127.0.0.1:0\"]\nlog_format = \"json\"\ninventory_poll_ms = 100\ndictionary = \"{dict}\"\n\n[policy]\ndir = \"{policy}\"\n\n[audit]\nflush_ms = 50\n\n{clients}",
+                "[server]\ndata_dir = \"{data}\"\nauth_listen = [\"127.0.0.1:0\"]\nacct_listen = [\"127.0.0.1:0\"]\nlog_format = \"json\"\ninventory_poll_ms = 100\ndictionary = \"{dict}\"\n\n[policy]\ndir = \"{policy}\"\n\n[audit]\nflush_ms = 50\n\n{database}{clients}",
+                database = opts
+                    .database_url
+                    .as_ref()
+                    .map(|u| format!("[database]\nurl = \"{u}\"\n\n"))
+                    .unwrap_or_default(),
                 data = dir.path().join("data").display(),
                 dict = repo().join("dictionaries/dictionary").display(),
                 policy = opts.policy_dir.display(),
@@ -65,7 +74,11 @@ impl Server {
             let f = dir.path().join("devices.csv");
             std::fs::write(&f, csv).unwrap();
             let out = wardgate(&config, &["devices", "import", f.to_str().unwrap()]);
-            assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "import failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let mut child = Command::new(bin())
             .args(["--config", config.to_str().unwrap(), "serve"])
@@ -97,7 +110,10 @@ impl Server {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(l) => l,
-                Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap().join("\n")),
+                Err(_) => panic!(
+                    "server did not start; log:\n{}",
+                    log.lock().unwrap().join("\n")
+                ),
             };
             if let Some(a) = after(&line, "auth listening on ") {
                 auth = Some(a);
@@ -113,6 +129,7 @@ impl Server {
             acct: acct.unwrap(),
             log,
             config,
+            database_url: opts.database_url.clone(),
         }
     }
 
@@ -133,7 +150,12 @@ impl Server {
     }
 
     pub fn db_url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("data/wardgate.db").display())
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.dir.path().join("data/wardgate.db").display()
+            )
+        })
     }
 
     pub fn signal(&self, sig: &str) {
@@ -155,7 +177,9 @@ impl Drop for Server {
 fn after(line: &str, marker: &str) -> Option<SocketAddr> {
     let i = line.find(marker)?;
     let rest = &line[i + marker.len()..];
-    let end = rest.find(|c: char| c == '"' || c.is_whitespace()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c == '"' || c.is_whitespace())
+        .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }
 
@@ -189,14 +213,28 @@ impl RadReply {
 /// Sends `attrs` (radclient input syntax, one per line) with radclient `kind` (auth, acct, status).
 pub fn radclient(server: SocketAddr, kind: &str, secret: &str, attrs: &str) -> RadReply {
     let mut child = Command::new("radclient")
-        .args(["-x", "-r", "1", "-t", "2", &server.to_string(), kind, secret])
+        .args([
+            "-x",
+            "-r",
+            "1",
+            "-t",
+            "2",
+            &server.to_string(),
+            kind,
+            secret,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("radclient is installed by scripts/test (freeradius-utils)");
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(attrs.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(attrs.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let text = format!(
         "{}{}",

@@ -90,9 +90,18 @@ fn mab_in_every_mac_spelling_gets_the_clinical_vlan() {
 #[test]
 fn unknown_device_is_quarantined_and_audited() {
     let s = hospital();
-    let r = radclient(s.auth, "auth", SECRET, &mab_request("00-25-96-FF-FE-12", true));
+    let r = radclient(
+        s.auth,
+        "auth",
+        SECRET,
+        &mab_request("00-25-96-FF-FE-12", true),
+    );
     assert_eq!(r.code.as_deref(), Some("Access-Accept"), "{}", r.output);
-    assert!(r.has("Tunnel-Private-Group-Id:0 = \"999\""), "{:?}", r.attrs);
+    assert!(
+        r.has("Tunnel-Private-Group-Id:0 = \"999\""),
+        "{:?}",
+        r.attrs
+    );
     assert!(r.has("Filter-Id = \"quarantine\""), "{:?}", r.attrs);
     assert!(r.has("Session-Timeout = 1800"), "{:?}", r.attrs);
     let rows = audit_rows(&s.db_url(), 1);
@@ -128,7 +137,8 @@ fn monitor_mode_rule_is_logged_and_the_next_rule_decides() {
         .find(|r| r.mac.as_deref() == Some("00-1B-2C-3D-4E-5F"))
         .unwrap();
     assert_eq!(mobile.rule.as_deref(), Some("imaging"));
-    let detail: serde_json::Value = serde_json::from_str(mobile.detail.as_deref().unwrap()).unwrap();
+    let detail: serde_json::Value =
+        serde_json::from_str(mobile.detail.as_deref().unwrap()).unwrap();
     assert_eq!(detail["monitor"][0]["rule"], "imaging-radiology-only");
     assert_eq!(detail["monitor"][0]["would"], "quarantine");
     let fixed = rows
@@ -144,7 +154,11 @@ fn wrong_mab_password_is_rejected_with_a_reason() {
     let req = "User-Name = \"0009fb123457\"\nUser-Password = \"not-the-mac\"\nCalling-Station-Id = \"00-09-FB-12-34-57\"\nService-Type = Call-Check\nMessage-Authenticator = 0x00\n";
     let r = radclient(s.auth, "auth", SECRET, req);
     assert_eq!(r.code.as_deref(), Some("Access-Reject"), "{}", r.output);
-    assert!(r.attrs[0].starts_with("Message-Authenticator"), "{:?}", r.attrs);
+    assert!(
+        r.attrs[0].starts_with("Message-Authenticator"),
+        "{:?}",
+        r.attrs
+    );
     let rows = audit_rows(&s.db_url(), 1);
     assert_eq!(rows[0].reason, "mab-password-wrong");
     assert_eq!(rows[0].result, "reject");
@@ -157,7 +171,12 @@ fn wrong_mab_password_is_rejected_with_a_reason() {
 #[test]
 fn wrong_secret_gets_no_answer() {
     let s = hospital();
-    let r = radclient(s.auth, "auth", "not-the-secret", &mab_request("0009fb123457", true));
+    let r = radclient(
+        s.auth,
+        "auth",
+        "not-the-secret",
+        &mab_request("0009fb123457", true),
+    );
     assert_eq!(r.code, None, "{}", r.output);
     assert!(!r.ok);
     s.signal("TERM");
@@ -196,7 +215,11 @@ fn status_server_is_answered() {
     let s = hospital();
     let r = radclient(s.auth, "status", SECRET, "Message-Authenticator = 0x00\n");
     assert_eq!(r.code.as_deref(), Some("Access-Accept"), "{}", r.output);
-    assert!(r.attrs[0].starts_with("Message-Authenticator"), "{:?}", r.attrs);
+    assert!(
+        r.attrs[0].starts_with("Message-Authenticator"),
+        "{:?}",
+        r.attrs
+    );
 }
 
 #[test]
@@ -208,7 +231,12 @@ fn vendor_role_for_an_aruba_switch() {
         ),
         ..Options::default()
     });
-    let r = radclient(s.auth, "auth", SECRET, &mab_request("3c:52:82:aa:bb:01", true));
+    let r = radclient(
+        s.auth,
+        "auth",
+        SECRET,
+        &mab_request("3c:52:82:aa:bb:01", true),
+    );
     assert_eq!(
         &r.attrs[1..],
         [
@@ -228,7 +256,12 @@ fn accounting_is_answered_and_audited() {
     let s = hospital();
     let req = "Acct-Status-Type = Start\nAcct-Session-Id = \"0000001A\"\nUser-Name = \"0009fb123457\"\nCalling-Station-Id = \"00-09-FB-12-34-57\"\nNAS-Port-Id = \"GigabitEthernet1/0/7\"\n";
     let r = radclient(s.acct, "acct", SECRET, req);
-    assert_eq!(r.code.as_deref(), Some("Accounting-Response"), "{}", r.output);
+    assert_eq!(
+        r.code.as_deref(),
+        Some("Accounting-Response"),
+        "{}",
+        r.output
+    );
     let rows = audit_rows(&s.db_url(), 1);
     assert_eq!(rows[0].kind, "accounting");
     assert_eq!(rows[0].mac.as_deref(), Some("00-09-FB-12-34-57"));

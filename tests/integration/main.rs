@@ -5,4 +5,5 @@
 mod cli;
 mod harness;
 mod mab;
+mod postgres;
 mod transport;

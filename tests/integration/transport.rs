@@ -27,7 +27,8 @@ fn mab_packet(id: u8, auth: [u8; 16], mac: &str) -> Packet {
 
 fn socket(bind: &str) -> UdpSocket {
     let s = UdpSocket::bind(bind).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(1500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
     s
 }
 
@@ -70,7 +71,11 @@ fn retransmission_gets_the_cached_reply_and_one_decision() {
     assert!(exchange(&sock, s.auth, &other).is_some());
     std::thread::sleep(Duration::from_millis(500));
     let rows = audit_rows(&s.db_url(), 2);
-    assert_eq!(rows.len(), 2, "one decision per distinct request: {rows:#?}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "one decision per distinct request: {rows:#?}"
+    );
 }
 
 #[test]
@@ -118,7 +123,11 @@ fn malformed_and_unknown_client_datagrams_are_dropped_and_the_server_goes_on() {
     let mut acct = Packet::new(Code::ACCOUNTING_REQUEST, 3, [0u8; 16]);
     acct.add(attr::ACCT_STATUS_TYPE, 1u32.to_be_bytes().to_vec());
     assert_eq!(
-        exchange(&sock, s.auth, &acct.encode_request(&secret(), false).unwrap()),
+        exchange(
+            &sock,
+            s.auth,
+            &acct.encode_request(&secret(), false).unwrap()
+        ),
         None
     );
     s.signal("TERM");

@@ -21,8 +21,8 @@ mod vsa;
 
 pub use attr::{parse_tagged_integer, parse_tagged_string, tagged_integer, tagged_string};
 pub use auth::{
-    MessageAuthenticator, PasswordError, check_message_authenticator, decrypt_user_password,
-    encrypt_user_password, salt_decrypt, salt_encrypt, try_salt_encrypt,
+    MAX_SALTED_PLAIN_LEN, MessageAuthenticator, PasswordError, check_message_authenticator,
+    decrypt_user_password, encrypt_user_password, salt_decrypt, salt_encrypt, try_salt_encrypt,
     verify_request_authenticator, verify_response_authenticator,
 };
 pub use code::Code;

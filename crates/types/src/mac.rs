@@ -269,7 +269,11 @@ mod tests {
             ("01:00:00:00:00:01", false),
             ("ac:de:48:00:11:22", false),
         ] {
-            assert_eq!(MacAddr::parse(s).unwrap().is_locally_administered(), la, "{s}");
+            assert_eq!(
+                MacAddr::parse(s).unwrap().is_locally_administered(),
+                la,
+                "{s}"
+            );
         }
     }
 }
