@@ -140,22 +140,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let policy = server::load_policy(&dir)?;
                     let report = wardgate_policy::run_tests(&policy, &dir)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    let mut failed = 0;
-                    for c in &report.cases {
-                        if c.passed {
-                            println!("ok   {}:{} {}", c.file.display(), c.line, c.name);
-                        } else {
-                            failed += 1;
-                            println!(
-                                "FAIL {}:{} {}: {}",
-                                c.file.display(),
-                                c.line,
-                                c.name,
-                                c.message
-                            );
-                        }
+                    let failed = report.cases.iter().filter(|c| !c.passed).count();
+                    for c in report.cases.iter().filter(|c| !c.passed) {
+                        println!("{}:{}: FAIL {}:\n  {}", c.file.display(), c.line, c.name, c.message);
                     }
-                    println!("{} passed, {} failed", report.cases.len() - failed, failed);
+                    println!(
+                        "{} cases, {} passed, {} failed",
+                        report.cases.len(),
+                        report.cases.len() - failed,
+                        failed
+                    );
                     Ok(if failed == 0 && !report.cases.is_empty() {
                         ExitCode::SUCCESS
                     } else {

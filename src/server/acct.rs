@@ -2,7 +2,7 @@
 //! audit line per request (the live session table comes later).
 
 use super::State;
-use super::auth::{Drop, copy_proxy_state, now_ms};
+use super::auth::{Drop, now_ms};
 use crate::config::Client;
 use crate::server::stats::Stats;
 use std::net::SocketAddr;
@@ -55,6 +55,6 @@ pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> 
         detail: Some(detail.to_string()),
     });
     let mut reply = Packet::reply_to(req, Code::ACCOUNTING_RESPONSE);
-    copy_proxy_state(req, &mut reply);
+    reply.copy_proxy_state(req);
     reply
 }

@@ -85,16 +85,10 @@ pub fn handle(
             Packet::reply_to(req, Code::ACCESS_REJECT)
         }
     };
-    copy_proxy_state(req, &mut reply);
+    // RFC 2865 5.33: every Proxy-State, unmodified and in order.
+    reply.copy_proxy_state(req);
     record(state, engine, client, src, &outcome);
     reply
-}
-
-/// RFC 2865 5.33: every Proxy-State, unmodified and in order.
-pub fn copy_proxy_state(req: &Packet, reply: &mut Packet) {
-    for ps in req.attrs(attr::PROXY_STATE) {
-        reply.add(attr::PROXY_STATE, ps.to_vec());
-    }
 }
 
 /// What was decided for one request, with what the audit trail needs.
