@@ -142,7 +142,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let failed = report.cases.iter().filter(|c| !c.passed).count();
                     for c in report.cases.iter().filter(|c| !c.passed) {
-                        println!("{}:{}: FAIL {}:\n  {}", c.file.display(), c.line, c.name, c.message);
+                        println!(
+                            "{}:{}: FAIL {}:\n  {}",
+                            c.file.display(),
+                            c.line,
+                            c.name,
+                            c.message
+                        );
                     }
                     println!(
                         "{} cases, {} passed, {} failed",

@@ -79,7 +79,7 @@ fn policy_check_and_test_on_the_shipped_policies() {
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains(" passed, 0 failed"), "{}", stdout(&o));
-    assert!(stdout(&o).starts_with("38 cases") || stdout(&o).contains(" cases, "), "{}", stdout(&o));
+    assert!(stdout(&o).contains(" cases, "), "{}", stdout(&o));
 }
 
 fn copy_policies(to: &std::path::Path) {
