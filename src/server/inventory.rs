@@ -12,7 +12,7 @@ use wardgate_types::{Labels, MacAddr};
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub generation: i64,
-    pub devices: HashMap<MacAddr, Labels>,
+    pub devices: HashMap<MacAddr, Arc<Labels>>,
 }
 
 impl Inventory {
@@ -24,7 +24,7 @@ impl Inventory {
             .list_devices()
             .await?
             .into_iter()
-            .map(|d| (d.mac, d.labels))
+            .map(|d| (d.mac, Arc::new(d.labels)))
             .collect();
         Ok(Inventory {
             generation,

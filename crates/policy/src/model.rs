@@ -170,8 +170,9 @@ pub struct Facts {
     pub method: AuthMethod,
     pub mac: Option<MacAddr>,
     pub user: Option<String>,
-    /// `Some` (with the device's labels) when the MAC is known in the inventory.
-    pub device: Option<Labels>,
+    /// `Some` (with the device's labels) when the MAC is known in the inventory. Shared with the
+    /// server's inventory snapshot, so building facts copies no labels.
+    pub device: Option<std::sync::Arc<Labels>>,
     /// The NAS client's configured name.
     pub nas: String,
     /// The NAS client's configured vendor (`aruba`, `cisco`, ...).

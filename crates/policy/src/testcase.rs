@@ -305,7 +305,7 @@ fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
                             None => ok = false,
                         }
                     }
-                    facts.device = Some(labels);
+                    facts.device = Some(std::sync::Arc::new(labels));
                 }
                 None => ok = false,
             },
@@ -359,7 +359,7 @@ fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
         }
     }
     match (known, facts.device.is_some()) {
-        (Some(true), false) => facts.device = Some(Labels::new()),
+        (Some(true), false) => facts.device = Some(std::sync::Arc::new(Labels::new())),
         (Some(false), true) => {
             let span = t
                 .iter()

@@ -78,7 +78,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 fn mab(mac: &str, device: Option<Labels>, nas: &str, port: &str) -> Facts {
     let mut f = Facts::new(AuthMethod::Mab, nas, "aruba");
     f.mac = Some(MacAddr::parse(mac).unwrap());
-    f.device = device;
+    f.device = device.map(std::sync::Arc::new);
     f.nas_port_type = Some(port.to_owned());
     f.minute_of_day = 12 * 60;
     f.weekday = 2;
@@ -306,11 +306,16 @@ days = ["mon-fri"]
         ("no mac", Box::new(|f| f.mac = None)),
         (
             "role",
-            Box::new(|f| f.device = Some(labels(&[("role", "pumpx"), ("location", "icu-2")]))),
+            Box::new(|f| {
+                f.device = Some(std::sync::Arc::new(labels(&[
+                    ("role", "pumpx"),
+                    ("location", "icu-2"),
+                ])))
+            }),
         ),
         (
             "no location",
-            Box::new(|f| f.device = Some(labels(&[("role", "pump")]))),
+            Box::new(|f| f.device = Some(std::sync::Arc::new(labels(&[("role", "pump")])))),
         ),
         ("nas", Box::new(|f| f.nas = "ward-sw".into())),
         ("vendor", Box::new(|f| f.nas_vendor = "cisco".into())),
