@@ -56,8 +56,9 @@ pub struct BenchArgs {
     /// Ignored when --macs is given.
     #[arg(long, default_value_t = 10_000)]
     pub devices: u32,
-    /// First three octets of the generated device MACs.
-    #[arg(long, default_value = "02:00:00")]
+    /// First three octets of the generated device MACs. Globally administered on purpose: the
+    /// shipped policies quarantine locally administered MACs (02:..) doing MAB on a wired port.
+    #[arg(long, default_value = "00:1b:54")]
     pub mac_prefix: String,
     /// Take the device MACs from this file instead: a CSV whose header has a `mac` column (the
     /// `devices import` format), or one MAC per line.
@@ -103,6 +104,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.timeout_ms == 0 {
         bail!("--timeout-ms must be at least 1");
     }
+    if let Some(pid) = args.server_pid {
+        // Fail before sending anything if the server's counters cannot be read.
+        cpu_ticks(&format!("/proc/{pid}/stat")).context("--server-pid")?;
+    }
     let macs = match &args.macs {
         Some(path) => read_macs(path)?,
         None => generate_macs(&args.mac_prefix, args.devices)?,
@@ -110,7 +115,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     if macs.is_empty() {
         bail!("no device MACs to send");
     }
-    let devices: Vec<Device> = macs.iter().enumerate().map(|(i, m)| Device::new(*m, i)).collect();
+    let devices: Vec<Device> = macs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Device::new(*m, i))
+        .collect();
     let config = LoadConfig {
         server: args.server,
         secret: SharedSecret::new(args.secret.as_bytes().to_vec()),
@@ -140,7 +149,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let tickets = AtomicU64::new(0);
     if args.warmup > 0 {
         let warm_deadline = Instant::now() + Duration::from_secs(args.max_seconds.clamp(1, 10));
-        let warm = run_phase(&config, &mut workers, &tickets, args.warmup, warm_deadline, false);
+        let warm = run_phase(
+            &config,
+            &mut workers,
+            &tickets,
+            args.warmup,
+            warm_deadline,
+            false,
+        );
         eprintln!(
             "bench: warm-up: {} sent, {} replies, {} timeouts",
             warm.sent, warm.replies, warm.timeouts
@@ -155,32 +171,58 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         std::thread::sleep(settle);
     }
 
-    let server_before = args.server_pid.map(|pid| cpu_ticks(&format!("/proc/{pid}/stat"))).transpose()?;
-    let self_before = cpu_ticks("/proc/self/stat").ok();
+    let before = Counters::read(args.server_pid, args.server.port())?;
     // Tickets continue after the warm-up so the measured phase starts on fresh devices.
     let start_ticket = tickets.load(Ordering::Relaxed);
     let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
     let limit = start_ticket.saturating_add(args.requests);
-    let mut result = run_phase(&config, &mut workers, &tickets, limit, deadline, true);
+    let result = run_phase(&config, &mut workers, &tickets, limit, deadline, true);
     std::thread::sleep(settle);
-    let server_after = args.server_pid.map(|pid| cpu_ticks(&format!("/proc/{pid}/stat"))).transpose()?;
-    let self_after = cpu_ticks("/proc/self/stat").ok();
-    let peak_rss_kib = args.server_pid.and_then(|pid| peak_rss_kib(pid).ok());
-
-    let server_cpu = match (server_before, server_after) {
-        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / clk_tck),
-        _ => None,
+    let after = Counters::read(args.server_pid, args.server.port())?;
+    let usage = Usage {
+        server_cpu_s: delta(before.server_ticks, after.server_ticks).map(|t| t as f64 / clk_tck),
+        bench_cpu_s: delta(before.own_ticks, after.own_ticks).map(|t| t as f64 / clk_tck),
+        server_peak_rss_kib: args.server_pid.and_then(|pid| peak_rss_kib(pid).ok()),
+        server_socket_drops: delta(before.socket_drops, after.socket_drops),
     };
-    let client_cpu = match (self_before, self_after) {
-        (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / clk_tck),
-        _ => None,
-    };
-    let report = Report::new(&args, &mut result, server_cpu, client_cpu, peak_rss_kib);
+    let report = Report::new(&args, result, usage);
     report.print();
     if args.json {
         println!("{}", report.json());
     }
     Ok(())
+}
+
+/// Counters read before and after the measured phase.
+struct Counters {
+    server_ticks: Option<u64>,
+    own_ticks: Option<u64>,
+    socket_drops: Option<u64>,
+}
+
+impl Counters {
+    fn read(server_pid: Option<u32>, port: u16) -> anyhow::Result<Counters> {
+        Ok(Counters {
+            server_ticks: server_pid
+                .map(|pid| cpu_ticks(&format!("/proc/{pid}/stat")))
+                .transpose()?,
+            own_ticks: cpu_ticks("/proc/self/stat").ok(),
+            socket_drops: socket_drops(port),
+        })
+    }
+}
+
+fn delta(before: Option<u64>, after: Option<u64>) -> Option<u64> {
+    Some(after?.saturating_sub(before?))
+}
+
+/// What the server (and the bench itself) used during the measured phase.
+struct Usage {
+    server_cpu_s: Option<f64>,
+    bench_cpu_s: Option<f64>,
+    server_peak_rss_kib: Option<u64>,
+    /// Datagrams the kernel dropped because the server's socket buffer was full.
+    server_socket_drops: Option<u64>,
 }
 
 /// What every worker shares.
@@ -212,12 +254,12 @@ impl Device {
             .collect::<Vec<_>>()
             .join("-");
         // 48-port access switches, stack members 1..=8: GigabitEthernet<member>/0/<port>.
-        let port = index % 48 + 1;
-        let member = (index / 48) % 8 + 1;
+        let port = u32::try_from(index % 48).unwrap_or(0) + 1;
+        let member = u32::try_from((index / 48) % 8).unwrap_or(0) + 1;
         Device {
             plain,
             dashed,
-            nas_port: 50_000 + (member as u32) * 100 + port as u32,
+            nas_port: 50_000 + member * 100 + port,
             nas_port_id: format!("GigabitEthernet{member}/0/{port}"),
         }
     }
@@ -260,6 +302,9 @@ struct PhaseResult {
     /// ICMP port unreachable reported on the socket: nothing listens.
     refused: u64,
     latencies_us: Vec<u32>,
+    /// When the last good reply arrived: throughput is counted up to it, not up to the end of the
+    /// wait for requests that time out.
+    last_reply: Option<Instant>,
     /// Tunnel-Private-Group-Id of the accepts -> count ("-" for an accept without one).
     vlans: BTreeMap<String, u64>,
     elapsed: Duration,
@@ -279,6 +324,7 @@ impl PhaseResult {
         self.send_errors += other.send_errors;
         self.refused += other.refused;
         self.latencies_us.extend(other.latencies_us);
+        self.last_reply = self.last_reply.max(other.last_reply);
         for (k, v) in other.vlans {
             *self.vlans.entry(k).or_default() += v;
         }
@@ -295,7 +341,8 @@ fn open_workers(config: &LoadConfig, in_flight: usize) -> anyhow::Result<Vec<Wor
     for i in 0..sockets {
         // Spread the window evenly: the first (in_flight % sockets) sockets take one more.
         let window = in_flight / sockets + usize::from(i < in_flight % sockets);
-        let socket = UdpSocket::bind(bind).with_context(|| format!("cannot bind a UDP socket on {bind}"))?;
+        let socket =
+            UdpSocket::bind(bind).with_context(|| format!("cannot bind a UDP socket on {bind}"))?;
         socket
             .connect(config.server)
             .with_context(|| format!("cannot connect a UDP socket to {}", config.server))?;
@@ -344,7 +391,10 @@ fn run_phase(
     for r in results {
         total.merge(r);
     }
-    total.elapsed = start.elapsed();
+    total.elapsed = total
+        .last_reply
+        .unwrap_or_else(Instant::now)
+        .duration_since(start);
     total
 }
 
@@ -359,7 +409,8 @@ impl Worker {
     ) -> PhaseResult {
         let mut r = PhaseResult::default();
         if record {
-            r.latencies_us.reserve(usize::try_from(limit.min(1 << 22)).unwrap_or(0) / 4);
+            r.latencies_us
+                .reserve(usize::try_from(limit.min(1 << 22)).unwrap_or(0) / 4);
         }
         let mut rng = rand::rng();
         let mut buf = [0u8; 4096];
@@ -381,7 +432,11 @@ impl Worker {
             }
             match self.socket.recv(&mut buf) {
                 Ok(n) => self.receive(config, &buf[..n], record, &mut r),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => r.refused += 1,
                 Err(_) => r.bad += 1,
             }
@@ -394,12 +449,19 @@ impl Worker {
         r
     }
 
-    fn send(&mut self, config: &LoadConfig, ticket: u64, rng: &mut impl rand::Rng, r: &mut PhaseResult) {
+    fn send(
+        &mut self,
+        config: &LoadConfig,
+        ticket: u64,
+        rng: &mut impl rand::Rng,
+        r: &mut PhaseResult,
+    ) {
         let Some(id) = self.free.pop_front() else {
             return;
         };
         let len = config.devices.len() as u64;
-        let Some(device) = config.devices.get((ticket % len.max(1)) as usize) else {
+        let index = usize::try_from(ticket % len.max(1)).unwrap_or(0);
+        let Some(device) = config.devices.get(index) else {
             self.free.push_back(id);
             return;
         };
@@ -469,6 +531,7 @@ impl Worker {
         }
         self.release(id);
         r.replies += 1;
+        r.last_reply = Some(now);
         match Code(pkt[0]) {
             Code::ACCESS_ACCEPT => {
                 r.accepts += 1;
@@ -579,15 +642,22 @@ fn generate_macs(prefix: &str, count: u32) -> anyhow::Result<Vec<[u8; 6]>> {
 
 /// MACs from a CSV with a `mac` column in its header, or one MAC per line.
 fn read_macs(path: &Path) -> anyhow::Result<Vec<[u8; 6]>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text.lines().map(|l| l.trim_start_matches('\u{feff}'));
     let first = lines.next().unwrap_or_default();
-    let header: Vec<String> = first.split(',').map(|c| c.trim().to_ascii_lowercase()).collect();
+    let header: Vec<String> = first
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
     let (column, mut macs) = match header.iter().position(|c| c == "mac") {
         Some(col) => (col, Vec::new()),
         None => match parse_mac(first) {
             Some(m) => (0, vec![m]),
-            None => bail!("{}: expected a header with a `mac` column, or one MAC per line", path.display()),
+            None => bail!(
+                "{}: expected a header with a `mac` column, or one MAC per line",
+                path.display()
+            ),
         },
     };
     for (i, line) in lines.enumerate() {
@@ -606,7 +676,10 @@ fn read_macs(path: &Path) -> anyhow::Result<Vec<[u8; 6]>> {
 /// Any of the usual spellings: 12 hex digits with or without `:`, `-` or `.` separators.
 fn parse_mac(s: &str) -> Option<[u8; 6]> {
     let s = s.trim().trim_matches('"');
-    let hex: Vec<u8> = s.bytes().filter(|b| !matches!(b, b':' | b'-' | b'.')).collect();
+    let hex: Vec<u8> = s
+        .bytes()
+        .filter(|b| !matches!(b, b':' | b'-' | b'.'))
+        .collect();
     if hex.len() != 12 {
         return None;
     }
@@ -629,9 +702,39 @@ fn cpu_ticks(path: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("{path}: unexpected format"))?;
     // Fields after ')' start at field 3 (state): utime is field 14, index 11 here.
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).with_context(|| format!("{path}: no utime"))?;
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).with_context(|| format!("{path}: no stime"))?;
+    let utime: u64 = fields
+        .get(11)
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("{path}: no utime"))?;
+    let stime: u64 = fields
+        .get(12)
+        .and_then(|v| v.parse().ok())
+        .with_context(|| format!("{path}: no stime"))?;
     Ok(utime + stime)
+}
+
+/// Datagrams dropped so far on the UDP sockets bound to `port` (the last column of
+/// /proc/net/udp and udp6), or `None` if those files cannot be read.
+fn socket_drops(port: u16) -> Option<u64> {
+    let mut total = None;
+    for file in ["/proc/net/udp", "/proc/net/udp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields
+                .get(1)
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            if local_port == Some(port) {
+                let drops: u64 = fields.last().and_then(|d| d.parse().ok()).unwrap_or(0);
+                total = Some(total.unwrap_or(0) + drops);
+            }
+        }
+        total = total.or(Some(0));
+    }
+    total
 }
 
 /// VmHWM (peak resident set) of a process, in KiB.
@@ -668,45 +771,31 @@ struct Report {
     p90_us: u32,
     p99_us: u32,
     max_us: u32,
-    server_cpu_seconds: Option<f64>,
-    server_cpu_us_per_request: Option<f64>,
-    server_peak_rss_kib: Option<u64>,
-    client_cpu_us_per_request: Option<f64>,
+    usage: Usage,
 }
 
 impl Report {
-    fn new(
-        args: &BenchArgs,
-        r: &mut PhaseResult,
-        server_cpu: Option<f64>,
-        client_cpu: Option<f64>,
-        server_peak_rss_kib: Option<u64>,
-    ) -> Report {
-        let mut r = std::mem::take(r);
+    fn new(args: &BenchArgs, mut r: PhaseResult, usage: Usage) -> Report {
         r.latencies_us.sort_unstable();
         let lat = &r.latencies_us;
-        let secs = r.elapsed.as_secs_f64().max(1e-9);
-        let per_request = |cpu: f64| {
-            if r.replies == 0 {
-                f64::NAN
-            } else {
-                cpu * 1e6 / r.replies as f64
-            }
-        };
         Report {
             server: args.server,
             in_flight: args.in_flight,
-            requests_per_second: r.replies as f64 / secs,
-            p50_us: percentile(lat, 0.50),
-            p90_us: percentile(lat, 0.90),
-            p99_us: percentile(lat, 0.99),
+            requests_per_second: r.replies as f64 / r.elapsed.as_secs_f64().max(1e-9),
+            p50_us: percentile(lat, 500),
+            p90_us: percentile(lat, 900),
+            p99_us: percentile(lat, 990),
             max_us: lat.last().copied().unwrap_or(0),
-            server_cpu_seconds: server_cpu,
-            server_cpu_us_per_request: server_cpu.map(per_request),
-            server_peak_rss_kib,
-            client_cpu_us_per_request: client_cpu.map(per_request),
+            usage,
             r,
         }
+    }
+
+    /// CPU microseconds per reply, for `cpu_s` seconds used.
+    fn per_request(&self, cpu_s: Option<f64>) -> Option<f64> {
+        cpu_s
+            .filter(|_| self.r.replies > 0)
+            .map(|c| c * 1e6 / self.r.replies as f64)
     }
 
     fn print(&self) {
@@ -720,6 +809,9 @@ impl Report {
             r.replies, r.accepts, r.rejects, r.other_codes
         );
         println!("timeouts          {}", r.timeouts);
+        if let Some(d) = self.usage.server_socket_drops.filter(|d| *d > 0) {
+            println!("socket drops      {d} (the server's receive buffer was full)");
+        }
         if r.bad + r.unexpected + r.send_errors + r.refused + r.missing_ma > 0 {
             println!(
                 "problems          {} bad reply, {} without Message-Authenticator, {} unexpected, {} send error, {} refused",
@@ -735,14 +827,15 @@ impl Report {
             ms(self.p99_us),
             ms(self.max_us)
         );
-        if let (Some(cpu), Some(per)) = (self.server_cpu_seconds, self.server_cpu_us_per_request) {
+        let u = &self.usage;
+        if let (Some(cpu), Some(per)) = (u.server_cpu_s, self.per_request(u.server_cpu_s)) {
             println!("server CPU        {cpu:.2} s, {per:.1} us/request");
         }
-        if let Some(kib) = self.server_peak_rss_kib {
+        if let Some(kib) = u.server_peak_rss_kib {
             println!("server peak RSS   {:.1} MiB", kib as f64 / 1024.0);
         }
-        if let Some(per) = self.client_cpu_us_per_request {
-            println!("bench CPU         {per:.1} us/request");
+        if let Some(per) = self.per_request(u.bench_cpu_s) {
+            println!("bench CPU         {per:.1} us/request (this load generator)");
         }
         if !r.vlans.is_empty() {
             let v: Vec<String> = r.vlans.iter().map(|(k, n)| format!("{k}:{n}")).collect();
@@ -772,21 +865,22 @@ impl Report {
             "p90_ms": f64::from(self.p90_us) / 1000.0,
             "p99_ms": f64::from(self.p99_us) / 1000.0,
             "max_ms": f64::from(self.max_us) / 1000.0,
-            "server_cpu_s": self.server_cpu_seconds,
-            "server_cpu_us_per_request": self.server_cpu_us_per_request,
-            "server_peak_rss_kib": self.server_peak_rss_kib,
-            "bench_cpu_us_per_request": self.client_cpu_us_per_request,
+            "server_cpu_s": self.usage.server_cpu_s,
+            "server_cpu_us_per_request": self.per_request(self.usage.server_cpu_s),
+            "server_peak_rss_kib": self.usage.server_peak_rss_kib,
+            "bench_cpu_us_per_request": self.per_request(self.usage.bench_cpu_s),
+            "server_socket_drops": self.usage.server_socket_drops,
             "vlans": r.vlans,
         })
     }
 }
 
-/// The value at quantile `q` of sorted samples (nearest rank), 0 when there are none.
-fn percentile(sorted: &[u32], q: f64) -> u32 {
+/// The value at `per_mille`/1000 of sorted samples (nearest rank), 0 when there are none.
+fn percentile(sorted: &[u32], per_mille: usize) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
+    let rank = (per_mille * sorted.len()).div_ceil(1000);
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
@@ -797,7 +891,12 @@ mod tests {
     #[test]
     fn mac_spellings_parse_to_the_same_octets() {
         let want = Some([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]);
-        for s in ["aabbccddeeff", "AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff", "aabb.ccdd.eeff"] {
+        for s in [
+            "aabbccddeeff",
+            "AA-BB-CC-DD-EE-FF",
+            "aa:bb:cc:dd:ee:ff",
+            "aabb.ccdd.eeff",
+        ] {
             assert_eq!(parse_mac(s), want, "{s}");
         }
         assert_eq!(parse_mac("aabbccddee"), None);
@@ -814,9 +913,11 @@ mod tests {
     #[test]
     fn percentiles_use_nearest_rank() {
         let v: Vec<u32> = (1..=100).collect();
-        assert_eq!(percentile(&v, 0.5), 50);
-        assert_eq!(percentile(&v, 0.99), 99);
-        assert_eq!(percentile(&[], 0.5), 0);
+        assert_eq!(percentile(&v, 500), 50);
+        assert_eq!(percentile(&v, 990), 99);
+        assert_eq!(percentile(&v, 1000), 100);
+        assert_eq!(percentile(&[7], 10), 7);
+        assert_eq!(percentile(&[], 500), 0);
     }
 
     #[test]
@@ -844,10 +945,14 @@ mod tests {
         assert_eq!(p.identifier, 7);
         assert_eq!(p.attributes[0].typ, attr::MESSAGE_AUTHENTICATOR);
         assert_eq!(p.attr(attr::USER_NAME), Some(&b"001b54000001"[..]));
-        assert_eq!(p.attr(attr::CALLING_STATION_ID), Some(&b"00-1B-54-00-00-01"[..]));
+        assert_eq!(
+            p.attr(attr::CALLING_STATION_ID),
+            Some(&b"00-1B-54-00-00-01"[..])
+        );
         assert_eq!(p.attr(attr::SERVICE_TYPE), Some(&10u32.to_be_bytes()[..]));
         let hidden = p.attr(attr::USER_PASSWORD).unwrap();
-        let plain = wardgate_radius::decrypt_user_password(hidden, &config.secret, &[9; 16]).unwrap();
+        let plain =
+            wardgate_radius::decrypt_user_password(hidden, &config.secret, &[9; 16]).unwrap();
         assert_eq!(plain, b"001b54000001");
         assert_eq!(
             check_message_authenticator(&raw, &config.secret, None),

@@ -240,9 +240,40 @@ vendor = "generic"
             .unwrap_or_else(|| "<embedded default>".into());
         let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(s.start)).unwrap_or(1);
-            ConfigErrors(vec![format!("{file}:{line}: {}", e.message().trim_end())])
+            let start = e.span().map(|s| s.start).unwrap_or(0);
+            let line = line_of(start);
+            // The key on that line, so the message names it even for type errors.
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim().to_string())
+                .filter(|k| !k.is_empty() && !k.starts_with('['));
+            let mut message = e.message().trim_end().to_string();
+            if key.as_deref().is_some_and(|k| k.contains("secret")) {
+                // Never echo what may be a secret.
+                message = "must be a string".into();
+            }
+            ConfigErrors(vec![match key {
+                Some(k) => format!("{file}:{line}: {k}: {message}"),
+                None => format!("{file}:{line}: {message}"),
+            }])
         })?;
+        // The line of `key` in `[section]`, for messages about values that parsed but are wrong.
+        let key_line = |section: &str, key: &str| -> usize {
+            let mut current = String::new();
+            for (i, l) in text.lines().enumerate() {
+                let t = l.trim();
+                if let Some(h) = t.strip_prefix('[') {
+                    current = h.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+                } else if current == section
+                    && t.split_once('=').is_some_and(|(k, _)| k.trim() == key)
+                {
+                    return i + 1;
+                }
+            }
+            1
+        };
         let base = path
             .and_then(Path::parent)
             .map(Path::to_path_buf)
@@ -266,7 +297,8 @@ vendor = "generic"
                 match a.parse::<SocketAddr>() {
                     Ok(s) => out.push(s),
                     Err(_) => errors.push(format!(
-                        "{file}: server.{key}: {a:?} is not an address:port (for example \"127.0.0.1:1812\" or \"[::1]:1812\")"
+                                                "{file}:{}: server.{key}: {a:?} is not an address:port (for example \"127.0.0.1:1812\" or \"[::1]:1812\")",
+                        key_line("server", key)
                     )),
                 }
             }
@@ -284,12 +316,22 @@ vendor = "generic"
             "127.0.0.1:1813",
             &mut errors,
         );
+        for a in &auth_listen {
+            // Port 0 asks the system for a free port: those never collide.
+            if a.port() != 0 && acct_listen.contains(a) {
+                errors.push(format!(
+                    "{file}:{}: server.acct_listen: {a} is also in server.auth_listen; authentication and accounting need their own ports",
+                    key_line("server", "acct_listen")
+                ));
+            }
+        }
         let log_format = match raw.server.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(o) => {
                 errors.push(format!(
-                    "{file}: server.log_format: {o:?} is not one of \"text\", \"json\""
+                    "{file}:{}: server.log_format: {o:?} is not one of \"text\", \"json\"",
+                    key_line("server", "log_format")
                 ));
                 LogFormat::Text
             }
@@ -299,18 +341,29 @@ vendor = "generic"
             .dictionary
             .map(&rel)
             .unwrap_or_else(|| resource_dir("dictionaries").join("dictionary"));
-        let policy_dir = raw
-            .policy
-            .dir
-            .map(&rel)
-            .unwrap_or_else(|| resource_dir("policies"));
-        let database_url = raw
-            .database
-            .url
-            .unwrap_or_else(|| default_database_url(&data_dir));
+        // With a config file, the policy folder defaults to `policies` beside it; with the embedded
+        // default, to ./policies (or the source tree's).
+        let policy_dir = raw.policy.dir.map(&rel).unwrap_or_else(|| match path {
+            Some(_) => base.join("policies"),
+            None => resource_dir("policies"),
+        });
+        let database_url = match raw.database.url {
+            None => default_database_url(&data_dir),
+            // A relative SQLite path is relative to this file's folder, like every other path.
+            Some(u) => match u
+                .strip_prefix("sqlite://")
+                .or_else(|| u.strip_prefix("sqlite:"))
+            {
+                Some(p) if !p.starts_with('/') && !p.starts_with(':') && path.is_some() => {
+                    format!("sqlite://{}", base.join(p).display())
+                }
+                _ => u,
+            },
+        };
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             errors.push(format!(
-                "{file}: database.url: must start with sqlite: or postgres:// (got a {}-character value)",
+                "{file}:{}: database.url: must start with sqlite:// or postgres:// (got a {}-character value)",
+                key_line("database", "url"),
                 database_url.len()
             ));
         }
@@ -326,16 +379,21 @@ vendor = "generic"
             let c = sc.into_inner();
             let at = |key: &str| format!("{file}:{line}: client[{i}] ({}).{key}", c.name);
             let network = match parse_network(&c.address) {
-                Some(n) => n,
-                None => {
-                    errors.push(format!(
-                        "{}: {:?} is not an IP address or prefix",
-                        at("address"),
-                        c.address
-                    ));
+                Ok(n) => n,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", at("address")));
                     continue;
                 }
             };
+            if let Some(prev) = clients.iter().find(|p| p.name == c.name) {
+                errors.push(format!(
+                    "{}: the name {:?} is already used by the client at {}; names identify the NAS in the audit trail and in policies",
+                    at("name"),
+                    c.name,
+                    prev.network
+                ));
+                continue;
+            }
             let secret = match (&c.secret, &c.secret_file) {
                 (Some(s), None) => s.clone(),
                 (None, Some(p)) => match std::fs::read_to_string(rel(p.clone())) {
@@ -417,11 +475,17 @@ vendor = "generic"
         }
         let audit_batch_size = raw.audit.batch_size.unwrap_or(256);
         if audit_batch_size == 0 {
-            errors.push(format!("{file}: audit.batch_size: must be at least 1"));
+            errors.push(format!(
+                "{file}:{}: audit.batch_size: must be at least 1",
+                key_line("audit", "batch_size")
+            ));
         }
         let audit_queue_capacity = raw.audit.queue_capacity.unwrap_or(65536);
         if audit_queue_capacity == 0 {
-            errors.push(format!("{file}: audit.queue_capacity: must be at least 1"));
+            errors.push(format!(
+                "{file}:{}: audit.queue_capacity: must be at least 1",
+                key_line("audit", "queue_capacity")
+            ));
         }
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
@@ -465,11 +529,20 @@ pub fn find_client(clients: &[Client], addr: IpAddr) -> Option<&Client> {
         .max_by_key(|c| c.network.prefix_len())
 }
 
-fn parse_network(s: &str) -> Option<IpNet> {
+fn parse_network(s: &str) -> Result<IpNet, String> {
     if let Ok(n) = s.parse::<IpNet>() {
-        return Some(n.trunc());
+        if n.trunc() != n {
+            return Err(format!(
+                "{s:?} has host bits set; did you mean \"{}\" (the prefix) or \"{}\" (one address)?",
+                n.trunc(),
+                n.addr()
+            ));
+        }
+        return Ok(n);
     }
-    s.parse::<IpAddr>().ok().map(IpNet::from)
+    s.parse::<IpAddr>()
+        .map(IpNet::from)
+        .map_err(|_| format!("{s:?} is not an IP address or prefix"))
 }
 
 #[cold]
@@ -525,6 +598,49 @@ mod tests {
             e.contains("/etc/wardgate.toml:4: client[0] (sw1).address"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_never_echo_a_secret() {
+        let text = "[server]\nduplicate_window_secs = \"30\"\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("w.toml:2: duplicate_window_secs:"), "{e}");
+        let text = "[[client]]\nname = \"a\"\naddress = \"10.0.0.1\"\nsecret = 98765432109876543\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("w.toml:4: secret:"), "{e}");
+        assert!(!e.contains("98765432109876543"), "{e}");
+        let text = "[server]\nauth_listen = [\"127.0.0.1:99999\"]\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("w.toml:2: server.auth_listen:"), "{e}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let text = "[database]\nurl = \"sqlite://data/w.db\"\n";
+        let c = Config::from_toml_str(text, Some(Path::new("/etc/wardgate/w.toml"))).unwrap();
+        assert_eq!(c.database_url, "sqlite:///etc/wardgate/data/w.db");
+        assert_eq!(c.policy_dir, Path::new("/etc/wardgate/policies"));
+        let text = "[database]\nurl = \"sqlite:///var/lib/w.db\"\n";
+        let c = Config::from_toml_str(text, Some(Path::new("/etc/wardgate/w.toml"))).unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/w.db");
+    }
+
+    #[test]
+    fn shared_ports_duplicate_names_and_host_bits_are_refused() {
+        let text = "[server]\nauth_listen = [\"127.0.0.1:1812\"]\nacct_listen = [\"127.0.0.1:1812\"]\n[[client]]\nname = \"a\"\naddress = \"10.0.0.5/24\"\nsecret = \"0123456789abcdef\"\n[[client]]\nname = \"b\"\naddress = \"10.0.1.1\"\nsecret = \"0123456789abcdef\"\n[[client]]\nname = \"b\"\naddress = \"10.0.1.2\"\nsecret = \"0123456789abcdef\"\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:3: server.acct_listen"), "{e}");
+        assert!(e.contains("host bits"), "{e}");
+        assert!(e.contains("10.0.0.0/24"), "{e}");
+        assert!(e.contains("(b).name"), "{e}");
     }
 
     #[test]

@@ -122,9 +122,12 @@ pub fn check_password(
             mac.to_string(),
             mac.to_string().to_lowercase(),
         ];
+        // The User-Name's own spelling, but only when it is this same MAC: "the password is
+        // the MAC" must mean the same for CHAP as for PAP.
         if let Some(u) = req
             .attr(attr::USER_NAME)
             .and_then(|v| std::str::from_utf8(v).ok())
+            .filter(|u| MacAddr::parse(u).ok() == Some(mac))
         {
             candidates.insert(0, u.to_string());
         }
@@ -227,6 +230,28 @@ mod tests {
         assert_eq!(
             check_password(&none, mac, false, MabPassword::Mac, &secret),
             Err(PasswordFailure::Missing)
+        );
+    }
+
+    #[test]
+    fn chap_password_equal_to_a_user_name_that_is_not_the_mac_is_refused() {
+        let secret = SharedSecret::new(b"testing123".to_vec());
+        let mac: MacAddr = "00:09:fb:12:34:57".parse().unwrap();
+        let challenge = [5u8; 16];
+        let mut h = Md5::new();
+        h.update([1]);
+        h.update(b"bob");
+        h.update(challenge);
+        let mut chap = vec![1];
+        chap.extend_from_slice(&h.finalize());
+        let p = request(&[
+            (attr::USER_NAME, b"bob"),
+            (attr::CHAP_PASSWORD, &chap),
+            (attr::CHAP_CHALLENGE, &challenge),
+        ]);
+        assert_eq!(
+            check_password(&p, mac, false, MabPassword::Mac, &secret),
+            Err(PasswordFailure::Wrong)
         );
     }
 

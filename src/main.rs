@@ -1,5 +1,6 @@
 //! The `wardgate` command: serve, check-config, devices, policy and bench.
 
+mod bench;
 mod config;
 mod dedup;
 mod mab;
@@ -43,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Load-test a RADIUS server on loopback with MAB requests (used by scripts/bench).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -54,6 +57,11 @@ enum DevicesCommand {
     Export {
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+    /// Remove devices by MAC (any spelling). The running server forgets them within a second.
+    Delete {
+        #[arg(required = true)]
+        macs: Vec<String>,
     },
 }
 
@@ -92,6 +100,10 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Bench(args) => {
+            bench::run(args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve => {
             let config = load_config(cli.config.as_deref())?;
             runtime()?.block_on(serve(config))?;
@@ -102,9 +114,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for w in &config.warnings {
                 println!("warning: {w}");
             }
-            let dict = wardgate_radius::dictionary::Dictionary::load(&config.dictionary)
-                .map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
-            let policy = server::load_policy(&config.policy_dir)?;
+            let dict = server::load_dictionary(&config.dictionary)?;
+            let policy = server::load_policy(&config.policy_dir, &dict)?;
             server::Engine::new(policy, config.clients.clone(), &dict)?;
             println!(
                 "configuration OK: {} client(s), policy {}, database {}",
@@ -119,13 +130,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(devices(config, command))
         }
         Command::Policy { command } => {
-            let default_dir = || -> anyhow::Result<PathBuf> {
-                Ok(load_config(cli.config.as_deref())?.policy_dir)
-            };
+            let config = load_config(cli.config.as_deref())?;
+            let dict = server::load_dictionary(&config.dictionary)?;
+            let default_dir = || -> anyhow::Result<PathBuf> { Ok(config.policy_dir.clone()) };
             match command {
                 PolicyCommand::Check { dir } => {
                     let dir = dir.map_or_else(default_dir, Ok)?;
-                    let policy = server::load_policy(&dir)?;
+                    let policy = server::load_policy(&dir, &dict)?;
                     println!(
                         "{}: OK, {} segment(s), {} rule(s), version {}",
                         dir.display(),
@@ -137,8 +148,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 PolicyCommand::Test { dir } => {
                     let dir = dir.map_or_else(default_dir, Ok)?;
-                    let policy = server::load_policy(&dir)?;
-                    let report = wardgate_policy::run_tests(&policy, &dir)
+                    let policy = server::load_policy(&dir, &dict)?;
+                    let catalog = server::catalog::DictionaryCatalog(&dict);
+                    let report = wardgate_policy::run_tests_checked(&policy, &dir, &catalog)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     let failed = report.cases.iter().filter(|c| !c.passed).count();
                     for c in report.cases.iter().filter(|c| !c.passed) {
@@ -236,6 +248,33 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
             }
             Ok(ExitCode::SUCCESS)
         }
+        DevicesCommand::Delete { macs } => {
+            let parsed: Vec<wardgate_types::MacAddr> = macs
+                .iter()
+                .map(|m| {
+                    wardgate_types::MacAddr::parse(m).map_err(|e| anyhow::anyhow!("{m:?}: {e}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let store = open_store(&config).await?;
+            let mut missing = 0;
+            for mac in parsed {
+                if store
+                    .delete_device(mac)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                {
+                    println!("deleted {mac}");
+                } else {
+                    missing += 1;
+                    eprintln!("{mac}: not in the inventory");
+                }
+            }
+            Ok(if missing == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
     }
 }
 
@@ -285,7 +324,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tokio::select! {
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading");
-                server::reload(&running.state, config.source.as_ref(), &config.policy_dir);
+                server::reload(&running.state, &config);
             }
             _ = term.recv() => break,
             _ = tokio::signal::ctrl_c() => break,

@@ -2,7 +2,7 @@
 //! audit line per request (the live session table comes later).
 
 use super::State;
-use super::auth::{Drop, now_ms};
+use super::auth::{Answer, Drop, now_ms};
 use crate::config::Client;
 use crate::server::stats::Stats;
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ pub fn check_authentic(raw: &[u8], client: &Client) -> Result<(), Drop> {
     }
 }
 
-pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> Packet {
+pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> Answer {
     Stats::bump(&state.stats.accounting);
     let text = |t| req.attr(t).map(|v| String::from_utf8_lossy(v).into_owned());
     let status = super::format_attr(&state.dict, req, None, attr::ACCT_STATUS_TYPE)
@@ -38,7 +38,7 @@ pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> 
         "acct_session_id": text(attr::ACCT_SESSION_ID),
         "nas_port_id": text(attr::NAS_PORT_ID),
     });
-    state.audit.record(AuditRecord {
+    let audit = AuditRecord {
         time_ms: now_ms(),
         kind: "accounting".into(),
         nas: client.name.clone(),
@@ -53,8 +53,22 @@ pub fn handle(state: &State, client: &Client, src: SocketAddr, req: &Packet) -> 
         result: "recorded".into(),
         reason: status.to_ascii_lowercase(),
         detail: Some(detail.to_string()),
-    });
+    };
     let mut reply = Packet::reply_to(req, Code::ACCOUNTING_RESPONSE);
     reply.copy_proxy_state(req);
-    reply
+    Answer {
+        reply,
+        audit: Some(audit),
+        known: false,
+    }
+}
+
+/// Status-Server on the accounting port (RFC 5997 4.2): an Accounting-Response.
+pub fn status(state: &State, req: &Packet) -> Answer {
+    Stats::bump(&state.stats.status_server);
+    Answer {
+        reply: Packet::reply_to(req, Code::ACCOUNTING_RESPONSE),
+        audit: None,
+        known: false,
+    }
 }

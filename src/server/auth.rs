@@ -58,19 +58,30 @@ pub fn check_authentic(raw: &[u8], req: &Packet, client: &Client) -> Result<(), 
     }
 }
 
-/// Handles one authentic Access-Request or Status-Server; returns the reply to encode.
+/// A reply to encode, and the audit record to commit once it is known what was sent.
+pub struct Answer {
+    pub reply: Packet,
+    pub audit: Option<AuditRecord>,
+    pub known: bool,
+}
+
+/// Handles one authentic Access-Request or Status-Server.
 pub fn handle(
     state: &State,
     engine: &Engine,
     client: &Client,
     src: SocketAddr,
     req: &Packet,
-) -> Packet {
+) -> Answer {
     if req.code == Code::STATUS_SERVER {
         Stats::bump(&state.stats.status_server);
         let mut reply = Packet::reply_to(req, Code::ACCESS_ACCEPT);
         reply.add(attr::REPLY_MESSAGE, b"Wardgate is alive".to_vec());
-        return reply;
+        return Answer {
+            reply,
+            audit: None,
+            known: false,
+        };
     }
     let outcome = decide(state, engine, client, req);
     let mut reply = match &outcome.segment {
@@ -87,8 +98,11 @@ pub fn handle(
     };
     // RFC 2865 5.33: every Proxy-State, unmodified and in order.
     reply.copy_proxy_state(req);
-    record(state, engine, client, src, &outcome);
-    reply
+    Answer {
+        reply,
+        audit: Some(audit_record(engine, client, src, &outcome)),
+        known: outcome.known,
+    }
 }
 
 /// What was decided for one request, with what the audit trail needs.
@@ -106,11 +120,12 @@ fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) 
     let user = req
         .attr(attr::USER_NAME)
         .map(|v| String::from_utf8_lossy(v).into_owned());
-    let early_reject = |mac, method, reason| Handled {
+    let inventory = state.inventory.load();
+    let early_reject = |mac: Option<MacAddr>, method, reason| Handled {
+        known: mac.is_some_and(|m| inventory.devices.contains_key(&m)),
         mac,
         user: user.clone(),
         method,
-        known: false,
         decision: None,
         segment: None,
         reason,
@@ -123,7 +138,6 @@ fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) 
     if let Err(f) = mab::check_password(req, mac, via_eap, client.mab_password, &client.secret) {
         return early_reject(Some(mac), "mab", f.reason_code());
     }
-    let inventory = state.inventory.load();
     let device = inventory.devices.get(&mac).cloned();
     let known = device.is_some();
     let (minute_of_day, weekday) = state.clock.get();
@@ -160,7 +174,7 @@ fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) 
     }
 }
 
-fn record(state: &State, engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'_>) {
+fn audit_record(engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'_>) -> AuditRecord {
     let monitored: Vec<serde_json::Value> = o
         .decision
         .iter()
@@ -170,11 +184,18 @@ fn record(state: &State, engine: &Engine, client: &Client, src: SocketAddr, o: &
                 Outcome::Segment(s) => s.as_str().to_string(),
                 Outcome::Reject => "reject".to_string(),
             };
-            tracing::info!(rule = %h.rule, would = %would, "monitor-mode rule would assign {would}");
+            tracing::info!(
+                rule = %h.rule,
+                would = %would,
+                nas = %client.name,
+                mac = ?o.mac.map(|m| m.to_string()),
+                "monitor-mode rule {} would assign {would}",
+                h.rule
+            );
             serde_json::json!({ "rule": h.rule, "would": would })
         })
         .collect();
-    let rec = AuditRecord {
+    AuditRecord {
         time_ms: now_ms(),
         kind: "auth".into(),
         nas: client.name.clone(),
@@ -195,9 +216,7 @@ fn record(state: &State, engine: &Engine, client: &Client, src: SocketAddr, o: &
         reason: o.reason.into(),
         detail: (!monitored.is_empty())
             .then(|| serde_json::json!({ "monitor": monitored }).to_string()),
-    };
-    super::log_decision(&rec, o.known);
-    state.audit.record(rec);
+    }
 }
 
 pub fn now_ms() -> i64 {
@@ -210,14 +229,14 @@ pub fn now_ms() -> i64 {
 /// The SSID in a Called-Station-Id: "AA-BB-CC-DD-EE-FF:SSID", "AA-BB-CC-DD-EE-FF-SSID" or
 /// "APNAME:SSID" (Cisco WLC). A bare MAC (a wired port) has none.
 pub fn ssid_from_called_station(s: &str) -> Option<String> {
-    if s.len() > 18 && MacAddr::parse(&s[..17]).is_ok() {
-        let sep = s.as_bytes()[17];
-        if sep == b':' || sep == b'-' {
-            return Some(s[18..].to_string());
-        }
-    }
-    if s.len() > 13 && MacAddr::parse(&s[..12]).is_ok() && matches!(s.as_bytes()[12], b':' | b'-') {
-        return Some(s[13..].to_string());
+    // Slice only on character boundaries: a NAS may send any UTF-8 here.
+    let after_mac = |mac_len: usize| -> Option<String> {
+        let (mac, rest) = (s.get(..mac_len)?, s.get(mac_len..)?);
+        let ssid = rest.strip_prefix(':').or_else(|| rest.strip_prefix('-'))?;
+        (MacAddr::parse(mac).is_ok() && !ssid.is_empty()).then(|| ssid.to_string())
+    };
+    if let Some(ssid) = after_mac(17).or_else(|| after_mac(12)) {
+        return Some(ssid);
     }
     if MacAddr::parse(s).is_ok() {
         return None;
@@ -266,5 +285,42 @@ mod tests {
         );
         assert_eq!(ssid_from_called_station("00-11-22-33-44-55"), None);
         assert_eq!(ssid_from_called_station("00:11:22:33:44:55"), None);
+        // Multi-byte characters where a MAC would end: no panic, no bogus SSID.
+        assert_eq!(
+            ssid_from_called_station("00-11-22-33-44-5\u{e9}:Guest").as_deref(),
+            Some("Guest")
+        );
+        assert_eq!(
+            ssid_from_called_station("3a1b2c3d4e5\u{e9}:Guest-long-name").as_deref(),
+            Some("Guest-long-name")
+        );
+        assert_eq!(
+            ssid_from_called_station(
+                "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn ssid_parsing_never_panics_on_any_utf8() {
+        let alphabet = ['a', '0', ':', '-', '\u{e9}', '\u{1f600}', 'F', '.', ' '];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = usize::try_from(x % 30).unwrap();
+            let mut y = x;
+            for _ in 0..len {
+                s.push(alphabet[usize::try_from(y % 9).unwrap()]);
+                y /= 9;
+                if y == 0 {
+                    y = x.rotate_left(7);
+                }
+            }
+            let _ = ssid_from_called_station(&s);
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod acct;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod inventory;
 pub mod stats;
@@ -13,7 +14,6 @@ use anyhow::Context;
 use arc_swap::ArcSwap;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -86,9 +86,19 @@ pub struct State {
     pub cache: ReplyCache,
 }
 
-/// Loads the policy folder, reporting every error as file:line.
-pub fn load_policy(dir: &std::path::Path) -> anyhow::Result<Policy> {
-    Policy::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))
+/// Loads the policy folder, reporting every error as file:line; `request."..."` conditions are
+/// checked against the dictionary.
+pub fn load_policy(dir: &std::path::Path, dict: &Dictionary) -> anyhow::Result<Policy> {
+    if !dir.is_dir() {
+        anyhow::bail!("policy.dir: {} is not a folder", dir.display());
+    }
+    Policy::load_dir_checked(dir, &catalog::DictionaryCatalog(dict))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Loads the dictionaries named by `server.dictionary`.
+pub fn load_dictionary(path: &std::path::Path) -> anyhow::Result<Dictionary> {
+    Dictionary::load(path).map_err(|e| anyhow::anyhow!("server.dictionary: {e}"))
 }
 
 /// A running server: its bound addresses, for the banner and for tests.
@@ -100,9 +110,8 @@ pub struct Running {
 
 /// Binds every listener and starts the workers and background tasks.
 pub async fn start(config: &Config) -> anyhow::Result<Running> {
-    let dict =
-        Dictionary::load(&config.dictionary).map_err(|e| anyhow::anyhow!("dictionary: {e}"))?;
-    let policy = load_policy(&config.policy_dir)?;
+    let dict = load_dictionary(&config.dictionary)?;
+    let policy = load_policy(&config.policy_dir, &dict)?;
     let engine = Engine::new(policy, config.clients.clone(), &dict)?;
     if let Some(parent) = config.audit_spool.parent() {
         std::fs::create_dir_all(parent)
@@ -215,19 +224,35 @@ pub fn log_stats(stats: &Stats) {
 
 /// Re-reads the policy (and the clients, from `config_path`) and swaps them in; on any error the
 /// running policy stays and the error is logged with file:line.
-pub fn reload(state: &State, config_path: Option<&PathBuf>, policy_dir: &std::path::Path) {
+pub fn reload(state: &State, running: &Config) {
     let result = (|| -> anyhow::Result<Engine> {
-        let (clients, dir) = match config_path {
+        let (clients, dir) = match &running.source {
             Some(p) => {
                 let c = Config::load(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let needs_restart = [
+                    ("server.auth_listen", c.auth_listen != running.auth_listen),
+                    ("server.acct_listen", c.acct_listen != running.acct_listen),
+                    ("database.url", c.database_url != running.database_url),
+                    ("server.dictionary", c.dictionary != running.dictionary),
+                    ("audit", c.audit_spool != running.audit_spool),
+                    ("server.workers", c.workers != running.workers),
+                    ("server.log_format", c.log_format != running.log_format),
+                ];
+                for (key, changed) in needs_restart {
+                    if changed {
+                        tracing::warn!(
+                            "reload: {key} changed; it takes effect only after a restart"
+                        );
+                    }
+                }
                 (c.clients, c.policy_dir)
             }
             None => (
                 state.engine.load().clients.clone(),
-                policy_dir.to_path_buf(),
+                running.policy_dir.clone(),
             ),
         };
-        let policy = load_policy(&dir)?;
+        let policy = load_policy(&dir, &state.dict)?;
         Engine::new(policy, clients, &state.dict)
     })();
     match result {
@@ -256,7 +281,20 @@ async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
                 continue;
             }
         };
-        if let Some(reply) = handle_datagram(&state, port, src, &buf[..n])
+        // Nothing on the packet path panics; should a bug make it, the request is dropped and
+        // counted and this worker goes on serving, rather than the port going silent.
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle_datagram(&state, port, src, &buf[..n])
+        }));
+        let reply = match handled {
+            Ok(r) => r,
+            Err(_) => {
+                Stats::bump(&state.stats.dropped_internal_error);
+                tracing::error!(%src, "internal error while handling a request: dropped");
+                None
+            }
+        };
+        if let Some(reply) = reply
             && let Err(e) = sock.send_to(&reply, src).await
         {
             tracing::debug!(%src, "send: {e}");
@@ -289,6 +327,7 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
             auth::check_authentic(raw, &req, client)
         }
         (Port::Acct, Code::ACCOUNTING_REQUEST) => acct::check_authentic(raw, client),
+        (Port::Acct, Code::STATUS_SERVER) => auth::check_authentic(raw, &req, client),
         _ => Err(auth::Drop::UnexpectedCode),
     };
     if let Err(d) = checked {
@@ -313,18 +352,47 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
             return None;
         }
     }
-    let reply = match port {
-        Port::Auth => auth::handle(state, &engine, client, src, &req),
-        Port::Acct => acct::handle(state, client, src, &req),
+    let answer = match (port, req.code) {
+        (Port::Auth, _) => auth::handle(state, &engine, client, src, &req),
+        (Port::Acct, Code::STATUS_SERVER) => acct::status(state, &req),
+        (Port::Acct, _) => acct::handle(state, client, src, &req),
     };
-    match reply.encode_reply(&req.authenticator, &client.secret) {
-        Ok(bytes) => {
-            state.cache.complete(&key, &bytes);
-            Some(bytes)
-        }
+    let mut audit = answer.audit;
+    let bytes = match answer
+        .reply
+        .encode_reply(&req.authenticator, &client.secret)
+    {
+        Ok(bytes) => Some(bytes),
         Err(e) => {
+            tracing::error!(nas = %client.name, "reply cannot be encoded: {e}");
             Stats::bump(&state.stats.dropped_encode_error);
-            tracing::error!(nas = %client.name, "reply not sent: {e}");
+            // What the decision wanted cannot go on the wire: refuse rather than stay silent, and
+            // say so in the audit trail.
+            if req.code == Code::ACCESS_REQUEST {
+                if let Some(rec) = audit.as_mut() {
+                    rec.result = "reject".into();
+                    rec.reason = "reply-encode-error".into();
+                    rec.segment = None;
+                    rec.vlan = None;
+                }
+                let mut reject = Packet::reply_to(&req, Code::ACCESS_REJECT);
+                reject.copy_proxy_state(&req);
+                reject.encode_reply(&req.authenticator, &client.secret).ok()
+            } else {
+                None
+            }
+        }
+    };
+    if let Some(rec) = audit {
+        log_decision(&rec, answer.known);
+        state.audit.record(rec);
+    }
+    match bytes {
+        Some(b) => {
+            state.cache.complete(&key, &b);
+            Some(b)
+        }
+        None => {
             state.cache.forget(&key);
             None
         }

@@ -32,6 +32,7 @@ counters!(
     dropped_missing_message_authenticator,
     dropped_proxy_state_without_message_authenticator,
     dropped_encode_error,
+    dropped_internal_error,
 );
 
 impl Stats {

@@ -63,6 +63,18 @@ fn device_imported_while_serving_is_known_at_once_and_exports_round_trip() {
         text.contains("00-1E-8F-00-00-42,lab-analyser,ephi,lab-core,production,lab"),
         "{text}"
     );
+    // Deleted: unknown again, quarantined.
+    let o = wardgate(&s.config, &["devices", "delete", "001e.8f00.0042"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    s.wait_log_count("inventory reloaded", 2);
+    let r = radclient(s.auth, "auth", SECRET, &mab_request(mac, true));
+    assert!(
+        r.has("Tunnel-Private-Group-Id:0 = \"999\""),
+        "after delete: {}",
+        r.output
+    );
+    let o = wardgate(&s.config, &["devices", "delete", "001e.8f00.0042"]);
+    assert!(!o.status.success(), "deleting twice says it is not there");
 }
 
 #[test]

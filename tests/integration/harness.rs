@@ -139,9 +139,22 @@ impl Server {
 
     /// Waits until a log line contains `needle`.
     pub fn wait_log(&self, needle: &str) {
+        self.wait_log_count(needle, 1);
+    }
+
+    /// Waits until `n` log lines contain `needle`.
+    pub fn wait_log_count(&self, needle: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if self.log_text().contains(needle) {
+            if self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.contains(needle))
+                .count()
+                >= n
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));

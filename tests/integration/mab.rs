@@ -270,3 +270,35 @@ fn accounting_is_answered_and_audited() {
     let r = radclient(s.acct, "acct", "wrong-secret", req);
     assert_eq!(r.code, None, "{}", r.output);
 }
+
+#[test]
+fn any_utf8_in_called_station_id_is_answered_and_the_port_stays_up() {
+    let s = hospital();
+    for called in [
+        "00-11-22-33-44-5\u{e9}:Guest",
+        "3a1b2c3d4e5\u{e9}:Guest-long-name",
+        "\u{1f600}\u{1f600}\u{1f600}\u{1f600}\u{1f600}",
+    ] {
+        let req = format!(
+            "{}Called-Station-Id = \"{called}\"\nNAS-Port-Type = Wireless-802.11\n",
+            mab_request("3a1b2c3d4e5f", true)
+        );
+        let r = radclient(s.auth, "auth", SECRET, &req);
+        assert!(r.code.is_some(), "{called:?}: {}", r.output);
+    }
+    let r = radclient(s.auth, "status", SECRET, "Message-Authenticator = 0x00\n");
+    assert_eq!(r.code.as_deref(), Some("Access-Accept"), "{}", r.output);
+    assert!(!s.log_text().contains("panicked"), "{}", s.log_text());
+}
+
+#[test]
+fn status_server_on_the_accounting_port_gets_an_accounting_response() {
+    let s = hospital();
+    let r = radclient(s.acct, "status", SECRET, "Message-Authenticator = 0x00\n");
+    assert_eq!(
+        r.code.as_deref(),
+        Some("Accounting-Response"),
+        "{}",
+        r.output
+    );
+}

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use toml::de::DeTable;
 
+use crate::catalog::check_request;
 use crate::model::{AuthMethod, Facts};
 use crate::walk::{Diag, Val};
 
@@ -316,13 +317,18 @@ pub(crate) fn parse_conditions(
     c
 }
 
-fn patterns(diag: &mut Diag<'_>, key: &str, v: &Val<'_>) -> Option<Vec<(Pattern, Range<usize>)>> {
+/// The patterns of a condition, each with the text as written and its span.
+fn patterns<'v>(
+    diag: &mut Diag<'_>,
+    key: &str,
+    v: &'v Val<'_>,
+) -> Option<Vec<(Pattern, &'v str, Range<usize>)>> {
     let items = diag.str_or_list(key, v)?;
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (s, span) in items {
         match Pattern::parse(s) {
-            Ok(p) => out.push((p, span)),
+            Ok(p) => out.push((p, s, span)),
             Err(msg) => {
                 diag.error(&span, format!("`{key}`: {msg}"));
                 ok = false;
@@ -333,7 +339,7 @@ fn patterns(diag: &mut Diag<'_>, key: &str, v: &Val<'_>) -> Option<Vec<(Pattern,
 }
 
 fn any_of(diag: &mut Diag<'_>, key: &str, v: &Val<'_>) -> Option<AnyOf> {
-    patterns(diag, key, v).map(|ps| AnyOf(ps.into_iter().map(|(p, _)| p).collect()))
+    patterns(diag, key, v).map(|ps| AnyOf(ps.into_iter().map(|(p, _, _)| p).collect()))
 }
 
 fn keyed(diag: &mut Diag<'_>, what: &str, v: &Val<'_>, out: &mut Vec<(Box<str>, AnyOf)>) {
@@ -362,9 +368,22 @@ fn keyed_one(
         return;
     }
     let full = format!("{what}.{name}");
-    if let Some(a) = any_of(diag, &full, v) {
-        out.push((name.into(), a));
+    let Some(items) = patterns(diag, &full, v) else {
+        return;
+    };
+    if what == "request" {
+        let values: Vec<(&str, Range<usize>)> = items
+            .iter()
+            .map(|(_, text, span)| (*text, span.clone()))
+            .collect();
+        if !check_request(diag, name, span, &values) {
+            return;
+        }
     }
+    out.push((
+        name.into(),
+        AnyOf(items.into_iter().map(|(p, _, _)| p).collect()),
+    ));
 }
 
 fn parse_methods(diag: &mut Diag<'_>, v: &Val<'_>) -> Option<u8> {
@@ -386,19 +405,15 @@ fn parse_methods(diag: &mut Diag<'_>, v: &Val<'_>) -> Option<u8> {
 fn parse_port_types(diag: &mut Diag<'_>, v: &Val<'_>) -> Option<AnyOf> {
     let items = patterns(diag, "nas_port_type", v)?;
     let mut ok = true;
-    for (p, span) in &items {
+    for (p, text, span) in &items {
         let known = match p {
             Pattern::Exact(e) => NAS_PORT_TYPES.contains(&&**e),
             Pattern::Prefix(pre) => NAS_PORT_TYPES.iter().any(|t| t.starts_with(&**pre)),
         };
         if !known {
-            let text = match p {
-                Pattern::Exact(e) => e.to_string(),
-                Pattern::Prefix(pre) => format!("{pre}*"),
-            };
             let hint = NAS_PORT_TYPES
                 .iter()
-                .find(|t| t.eq_ignore_ascii_case(&text))
+                .find(|t| t.eq_ignore_ascii_case(text))
                 .map(|t| format!(" (did you mean `{t}`?)"))
                 .unwrap_or_else(|| {
                     " (expected a NAS-Port-Type value name like Ethernet or Wireless-802.11)".into()
@@ -407,7 +422,7 @@ fn parse_port_types(diag: &mut Diag<'_>, v: &Val<'_>) -> Option<AnyOf> {
             ok = false;
         }
     }
-    ok.then(|| AnyOf(items.into_iter().map(|(p, _)| p).collect()))
+    ok.then(|| AnyOf(items.into_iter().map(|(p, _, _)| p).collect()))
 }
 
 fn parse_times(diag: &mut Diag<'_>, v: &Val<'_>) -> Option<Box<[TimeRange]>> {

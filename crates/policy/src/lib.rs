@@ -7,6 +7,7 @@
 //! [`Facts`]: no I/O and no clock (the time of day comes in the facts). Test cases beside the policy
 //! (`policies/tests/*.toml`) are run with [`run_tests`]. The format is documented in `docs/policy.md`.
 
+mod catalog;
 mod condition;
 mod error;
 mod load;
@@ -16,13 +17,17 @@ mod segment;
 mod testcase;
 mod walk;
 
+pub use catalog::AttributeCatalog;
 pub use error::{PolicyError, PolicyErrors};
 pub use model::{
     AuthMethod, Decision, DefaultAction, Facts, MonitorHit, Outcome, ReasonCode, Rule, RuleMode,
     RuleOutcome, Segment, UnknownAuthMethod,
 };
 pub use policy::Policy;
-pub use testcase::{CaseResult, DEFAULT_TEST_NAS, TestReport, describe, run_test_files, run_tests};
+pub use testcase::{
+    CaseResult, DEFAULT_TEST_NAS, TestReport, describe, run_test_files, run_test_files_checked,
+    run_tests, run_tests_checked,
+};
 
 /// NAS vendor names the server renders replies for; keys of a segment's `roles` are matched against
 /// the NAS's configured vendor (other names are allowed and simply never rendered).

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use toml::de::DeTable;
 use wardgate_types::SegmentName;
 
+use crate::catalog::AttributeCatalog;
 use crate::condition::{Conditions, parse_conditions};
 use crate::error::{Loc, PolicyErrors, Sink};
 use crate::model::{DefaultAction, Outcome, ReasonCode, Rule, RuleMode, RuleOutcome, Segment};
@@ -73,7 +74,10 @@ pub(crate) fn toml_files(dir: &Path, sink: &mut Sink) -> Vec<(String, String)> {
     files
 }
 
-pub(crate) fn load_dir(dir: &Path) -> Result<Policy, PolicyErrors> {
+pub(crate) fn load_dir(
+    dir: &Path,
+    catalog: Option<&dyn AttributeCatalog>,
+) -> Result<Policy, PolicyErrors> {
     let mut sink = Sink::default();
     let files = toml_files(dir, &mut sink);
     if files.is_empty() && sink.is_empty() {
@@ -82,7 +86,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Policy, PolicyErrors> {
     if !sink.is_empty() {
         return Err(sink.into_errors());
     }
-    load_sources(Some(dir), &files)
+    load_sources(Some(dir), &files, catalog)
 }
 
 /// What one `[[rule]]` says, before its segment is resolved.
@@ -108,9 +112,11 @@ struct Drafts {
     syntax_errors: bool,
 }
 
+/// Loads and checks `files`; with a `catalog`, `request."..."` conditions are checked against it.
 pub(crate) fn load_sources(
     dir: Option<&Path>,
     files: &[(String, String)],
+    catalog: Option<&dyn AttributeCatalog>,
 ) -> Result<Policy, PolicyErrors> {
     let mut sink = Sink::default();
     let mut drafts = Drafts::default();
@@ -125,7 +131,7 @@ pub(crate) fn load_sources(
         );
         hasher.update(content.as_bytes());
         let path = dir.map_or_else(|| PathBuf::from(name), |d| d.join(name));
-        let mut diag = Diag::new(&path, content, &mut sink);
+        let mut diag = Diag::new(&path, content, &mut sink).with_catalog(catalog);
         match parse_document(&mut diag, content) {
             Some(doc) => read_document(&mut diag, &doc, &mut drafts),
             None => drafts.syntax_errors = true,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use wardgate_types::SegmentName;
 
+use crate::catalog::AttributeCatalog;
 use crate::error::PolicyErrors;
 use crate::load;
 use crate::model::{
@@ -25,13 +26,35 @@ pub struct Policy {
 impl Policy {
     /// Loads every `*.toml` file directly in `dir` (not `dir/tests/`, not hidden files), in file-name
     /// order, and checks the whole. Errors name the file as `dir/name`.
+    ///
+    /// `request."Attr-Name"` conditions are not checked against a dictionary; use
+    /// [`Policy::load_dir_checked`] for that.
     pub fn load_dir(dir: &Path) -> Result<Policy, PolicyErrors> {
-        load::load_dir(dir)
+        load::load_dir(dir, None)
+    }
+
+    /// Like [`Policy::load_dir`], and also checks every `request."Attr-Name"` condition against
+    /// `catalog`: an unknown attribute name is an error at the key's line, a value that can never
+    /// match is an error at the value's line, collected with every other load error.
+    pub fn load_dir_checked(
+        dir: &Path,
+        catalog: &dyn AttributeCatalog,
+    ) -> Result<Policy, PolicyErrors> {
+        load::load_dir(dir, Some(catalog))
     }
 
     /// Loads policy files given as (file name, content), in the given order.
     pub fn load_files(files: &[(String, String)]) -> Result<Policy, PolicyErrors> {
-        load::load_sources(None, files)
+        load::load_sources(None, files, None)
+    }
+
+    /// Like [`Policy::load_files`], with `request."Attr-Name"` conditions checked against `catalog`
+    /// as in [`Policy::load_dir_checked`].
+    pub fn load_files_checked(
+        files: &[(String, String)],
+        catalog: &dyn AttributeCatalog,
+    ) -> Result<Policy, PolicyErrors> {
+        load::load_sources(None, files, Some(catalog))
     }
 
     /// SHA-256 (hex) over every loaded file's name and content, in load order.

@@ -19,6 +19,26 @@ const SEGMENT_KEYS: &[&str] = &[
     "session_timeout",
 ];
 
+/// The most octets of value a RADIUS attribute carries (255 less type and length): Filter-Id.
+const MAX_FILTER_ID: usize = 253;
+/// The most octets of value a vendor-specific attribute carries (253 less the vendor id and the
+/// vendor type and length): every vendor role.
+const MAX_ROLE: usize = 247;
+
+/// Refuses a value the reply could not carry: empty, or longer than `max` octets.
+fn check_wire_len(value: &str, max: usize, carrier: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("is empty".into());
+    }
+    if value.len() > max {
+        return Err(format!(
+            "is {} octets long; {carrier} carries at most {max}",
+            value.len()
+        ));
+    }
+    Ok(())
+}
+
 /// What one `[[segment]]` says, before cross-file checks.
 pub(crate) struct SegmentDraft {
     pub segment: Segment,
@@ -65,8 +85,10 @@ pub(crate) fn read_segment(
             "roles" => ok &= read_roles(diag, v, &mut roles),
             "filter_id" => {
                 filter_id = diag.str(k, v).map(str::to_owned);
-                if filter_id.as_deref() == Some("") {
-                    diag.error(&v.span(), "`filter_id` is empty");
+                if let Some(f) = &filter_id
+                    && let Err(msg) = check_wire_len(f, MAX_FILTER_ID, "a Filter-Id attribute")
+                {
+                    diag.error(&v.span(), format!("`filter_id` {msg}"));
                     filter_id = None;
                 }
                 ok &= filter_id.is_some();
@@ -127,13 +149,15 @@ fn read_roles(diag: &mut Diag<'_>, v: &Val<'_>, roles: &mut BTreeMap<String, Str
             continue;
         }
         match diag.str(&format!("roles.{vendor}"), v) {
-            Some("") => {
-                diag.error(&v.span(), format!("`roles.{vendor}` is empty"));
-                ok = false;
-            }
-            Some(role) => {
-                roles.insert(vendor.to_owned(), role.to_owned());
-            }
+            Some(role) => match check_wire_len(role, MAX_ROLE, "a vendor-specific attribute") {
+                Ok(()) => {
+                    roles.insert(vendor.to_owned(), role.to_owned());
+                }
+                Err(msg) => {
+                    diag.error(&v.span(), format!("`roles.{vendor}` {msg}"));
+                    ok = false;
+                }
+            },
             None => ok = false,
         }
     }

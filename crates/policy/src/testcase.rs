@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 use wardgate_types::{Labels, MacAddr, SegmentName};
 
+use crate::catalog::{AttributeCatalog, check_request};
 use crate::condition::{parse_clock, parse_day};
 use crate::error::{PolicyErrors, Sink};
 use crate::load::toml_files;
@@ -78,6 +79,42 @@ impl TestReport {
 /// Runs the test cases in `dir/tests/*.toml` against `policy`. A missing `tests` directory gives an
 /// empty report. Malformed test files are errors (as `file:line: message`), not failed cases.
 pub fn run_tests(policy: &Policy, dir: &Path) -> Result<TestReport, PolicyErrors> {
+    run_dir(policy, dir, None)
+}
+
+/// Like [`run_tests`], and also checks every `request` fact name and value against `catalog`, as
+/// [`Policy::load_dir_checked`] does for conditions: a problem is a `file:line` error.
+pub fn run_tests_checked(
+    policy: &Policy,
+    dir: &Path,
+    catalog: &dyn AttributeCatalog,
+) -> Result<TestReport, PolicyErrors> {
+    run_dir(policy, dir, Some(catalog))
+}
+
+/// Runs test cases given as (file name, content), in the given order.
+pub fn run_test_files(
+    policy: &Policy,
+    files: &[(String, String)],
+) -> Result<TestReport, PolicyErrors> {
+    run(policy, None, files, None)
+}
+
+/// Like [`run_test_files`], with `request` facts checked against `catalog` as in
+/// [`run_tests_checked`].
+pub fn run_test_files_checked(
+    policy: &Policy,
+    files: &[(String, String)],
+    catalog: &dyn AttributeCatalog,
+) -> Result<TestReport, PolicyErrors> {
+    run(policy, None, files, Some(catalog))
+}
+
+fn run_dir(
+    policy: &Policy,
+    dir: &Path,
+    catalog: Option<&dyn AttributeCatalog>,
+) -> Result<TestReport, PolicyErrors> {
     let tests = dir.join("tests");
     if !tests.is_dir() {
         return Ok(TestReport::default());
@@ -87,15 +124,7 @@ pub fn run_tests(policy: &Policy, dir: &Path) -> Result<TestReport, PolicyErrors
     if !sink.is_empty() {
         return Err(sink.into_errors());
     }
-    run(policy, Some(&tests), &files)
-}
-
-/// Runs test cases given as (file name, content), in the given order.
-pub fn run_test_files(
-    policy: &Policy,
-    files: &[(String, String)],
-) -> Result<TestReport, PolicyErrors> {
-    run(policy, None, files)
+    run(policy, Some(&tests), &files, catalog)
 }
 
 /// What a case expects.
@@ -118,12 +147,13 @@ fn run(
     policy: &Policy,
     dir: Option<&Path>,
     files: &[(String, String)],
+    catalog: Option<&dyn AttributeCatalog>,
 ) -> Result<TestReport, PolicyErrors> {
     let mut sink = Sink::default();
     let mut cases = Vec::new();
     for (name, content) in files {
         let path = dir.map_or_else(|| PathBuf::from(name), |d| d.join(name));
-        let mut diag = Diag::new(&path, content, &mut sink);
+        let mut diag = Diag::new(&path, content, &mut sink).with_catalog(catalog);
         let Some(doc) = parse_document(&mut diag, content) else {
             continue;
         };
@@ -342,9 +372,14 @@ fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
             "request" => match diag.table(k, v) {
                 Some(rt) => {
                     for (rk, rv) in rt.iter() {
-                        match diag.str(&format!("request.{}", rk.get_ref()), rv) {
+                        let name: &str = rk.get_ref();
+                        match diag.str(&format!("request.{name}"), rv) {
                             Some(s) => {
-                                facts.request.insert(rk.get_ref().to_string(), s.to_owned());
+                                if check_request(diag, name, &rk.span(), &[(s, rv.span())]) {
+                                    facts.request.insert(name.to_owned(), s.to_owned());
+                                } else {
+                                    ok = false;
+                                }
                             }
                             None => ok = false,
                         }

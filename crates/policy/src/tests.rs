@@ -869,3 +869,220 @@ expect = { reject = true, segment = "guest" }
         assert!(text.contains(needle), "no {needle:?} in:\n{text}");
     }
 }
+
+// ---- request attributes checked against a dictionary ------------------------------------------
+
+/// Service-Type's VALUE names (RFC 2865, 2866, 5080, 5607): what the shipped policies may use.
+const SERVICE_TYPES: [&str; 12] = [
+    "Login-User",
+    "Framed-User",
+    "Callback-Login-User",
+    "Callback-Framed-User",
+    "Outbound-User",
+    "Administrative-User",
+    "NAS-Prompt-User",
+    "Authenticate-Only",
+    "Callback-NAS-Prompt",
+    "Call-Check",
+    "Callback-Administrative",
+    "Authorize-Only",
+];
+
+/// A dictionary of two attributes: Service-Type (enumerated) and NAS-Identifier (free text).
+struct FakeCatalog;
+
+impl AttributeCatalog for FakeCatalog {
+    fn check_name(&self, name: &str) -> Result<(), String> {
+        const NAMES: [&str; 2] = ["Service-Type", "NAS-Identifier"];
+        if NAMES.contains(&name) {
+            return Ok(());
+        }
+        let close = NAMES.iter().find(|n| {
+            n.len().abs_diff(name.len()) <= 1
+                && n.chars()
+                    .zip(name.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+                    >= 3
+        });
+        Err(match close {
+            Some(n) => format!("unknown attribute `{name}` (did you mean `{n}`?)"),
+            None => format!("unknown attribute `{name}`"),
+        })
+    }
+
+    fn check_value(&self, name: &str, value: &str) -> Result<(), String> {
+        if name != "Service-Type" {
+            return Ok(());
+        }
+        let known = match value.strip_suffix('*') {
+            Some(prefix) => SERVICE_TYPES.iter().any(|v| v.starts_with(prefix)),
+            None => SERVICE_TYPES.contains(&value),
+        };
+        if known {
+            Ok(())
+        } else {
+            Err(format!("`{value}` is not a value of {name}"))
+        }
+    }
+}
+
+fn checked_errors_of(rules: &str) -> Vec<String> {
+    match Policy::load_files_checked(
+        &files(&[("00-segments.toml", SEGMENTS), ("10-rules.toml", rules)]),
+        &FakeCatalog,
+    ) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.errors().iter().map(ToString::to_string).collect(),
+    }
+}
+
+const MISSPELT_REQUEST: &str = r#"[[rule]]
+name = "typo-name"
+reject = true
+when = { request."Servce-Type" = "Administrative-User" }
+
+[[rule]]
+name = "typo-value"
+reject = true
+when = { request."Service-Type" = [
+  "NAS-Prompt-User",
+  "Administrativ-User",
+] }
+
+[[rule]]
+name = "typo-prefix"
+reject = true
+unless = { request."Service-Type" = "Admn*" }
+
+[[rule]]
+name = "quoted-key"
+reject = true
+when = { "request.NAS-Identifer" = "sw-*" }
+
+[[rule]]
+name = "fine"
+reject = true
+when = { request."Service-Type" = ["Admin*", "Login-User"], request."NAS-Identifier" = "anything at all" }
+"#;
+
+#[test]
+fn request_attribute_names_and_values_are_checked_against_the_catalog() {
+    let errors = checked_errors_of(MISSPELT_REQUEST);
+    assert_eq!(
+        errors,
+        [
+            "10-rules.toml:4: `request.\"Servce-Type\"`: unknown attribute `Servce-Type` (did you mean `Service-Type`?)",
+            "10-rules.toml:11: `request.\"Service-Type\"` = \"Administrativ-User\": `Administrativ-User` is not a value of Service-Type",
+            "10-rules.toml:17: `request.\"Service-Type\"` = \"Admn*\": `Admn*` is not a value of Service-Type",
+            "10-rules.toml:22: `request.\"NAS-Identifer\"`: unknown attribute `NAS-Identifer` (did you mean `NAS-Identifier`?)",
+        ],
+        "{}",
+        errors.join("\n")
+    );
+    // Without a catalog nothing is checked: the same rules load.
+    let p = load(MISSPELT_REQUEST);
+    assert_eq!(
+        p.request_attributes(),
+        [
+            "NAS-Identifer",
+            "NAS-Identifier",
+            "Servce-Type",
+            "Service-Type"
+        ]
+    );
+}
+
+#[test]
+fn shipped_policies_and_tests_pass_the_catalog_check() {
+    let p = match Policy::load_dir_checked(&shipped_dir(), &FakeCatalog) {
+        Ok(p) => p,
+        Err(e) => panic!("shipped policies fail the attribute check:\n{e}"),
+    };
+    assert_eq!(p.version(), shipped().version());
+    let report = match run_tests_checked(&p, &shipped_dir(), &FakeCatalog) {
+        Ok(r) => r,
+        Err(e) => panic!("shipped tests fail the attribute check:\n{e}"),
+    };
+    assert!(report.all_passed() && !report.cases.is_empty());
+}
+
+#[test]
+fn request_facts_in_test_cases_are_checked_against_the_catalog() {
+    let p = shipped();
+    let cases = files(&[(
+        "typos.toml",
+        r#"[[case]]
+name = "a"
+facts = { method = "mab", request = { "Servce-Type" = "Framed-User" } }
+expect = { reject = true }
+
+[[case]]
+name = "b"
+facts = { method = "mab", request = { "Service-Type" = "Framed" } }
+expect = { reject = true }
+"#,
+    )]);
+    let e = run_test_files_checked(&p, &cases, &FakeCatalog).unwrap_err();
+    let text = e.to_string();
+    for needle in [
+        "typos.toml:3: `request.\"Servce-Type\"`: unknown attribute",
+        "typos.toml:8: `request.\"Service-Type\"` = \"Framed\": `Framed` is not a value",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+    }
+    assert!(run_test_files(&p, &cases).is_ok());
+}
+
+// ---- segment values the wire cannot carry -----------------------------------------------------
+
+fn segment_file(filter_id: &str, role: &str) -> String {
+    format!(
+        "[[segment]]\nname = \"s\"\nvlan = 10\nfilter_id = \"{filter_id}\"\nroles = {{ aruba = \"{role}\" }}\n"
+    )
+}
+
+#[test]
+fn filter_id_and_roles_at_the_wire_limit_load() {
+    let at_limit = segment_file(&"f".repeat(253), &"r".repeat(247));
+    let p = match Policy::load_files(&files(&[("00-segments.toml", &at_limit)])) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let s = p.segment("s").unwrap();
+    assert_eq!(s.filter_id.as_deref().map(str::len), Some(253));
+    assert_eq!(s.role_for("aruba").map(str::len), Some(247));
+}
+
+#[test]
+fn filter_id_and_roles_too_long_or_empty_for_the_wire() {
+    let too_long = segment_file(&"f".repeat(254), &"r".repeat(248));
+    let errors = errors_of_files(&[("00-segments.toml", &too_long)]);
+    assert_eq!(
+        errors,
+        [
+            "00-segments.toml:4: `filter_id` is 254 octets long; a Filter-Id attribute carries at most 253",
+            "00-segments.toml:5: `roles.aruba` is 248 octets long; a vendor-specific attribute carries at most 247",
+        ]
+    );
+    // Octets, not characters: 127 two-octet characters are 254 octets.
+    let multibyte = segment_file(&"é".repeat(127), &"é".repeat(124));
+    let errors = errors_of_files(&[("00-segments.toml", &multibyte)]);
+    assert_error(
+        &errors,
+        "00-segments.toml:4: `filter_id` is 254 octets long",
+    );
+    assert_error(
+        &errors,
+        "00-segments.toml:5: `roles.aruba` is 248 octets long",
+    );
+    let empty = segment_file("", "");
+    let errors = errors_of_files(&[("00-segments.toml", &empty)]);
+    assert_eq!(
+        errors,
+        [
+            "00-segments.toml:4: `filter_id` is empty",
+            "00-segments.toml:5: `roles.aruba` is empty",
+        ]
+    );
+}

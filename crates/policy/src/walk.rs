@@ -7,15 +7,18 @@ use std::path::Path;
 use toml::Spanned;
 use toml::de::{DeString, DeTable, DeValue};
 
+use crate::catalog::AttributeCatalog;
 use crate::error::{LineIndex, Loc, Sink};
 
 pub(crate) type Val<'i> = Spanned<DeValue<'i>>;
 pub(crate) type Key<'i> = Spanned<DeString<'i>>;
 
-/// The error context of one file: its line index and the shared error sink.
+/// The error context of one file: its line index, the shared error sink and the attribute catalog
+/// that `request."..."` names and values are checked against (none: no check).
 pub(crate) struct Diag<'s> {
     index: LineIndex,
     sink: &'s mut Sink,
+    catalog: Option<&'s dyn AttributeCatalog>,
 }
 
 /// Parses `content` as a TOML document; a syntax error is reported and yields `None`.
@@ -35,7 +38,17 @@ impl<'s> Diag<'s> {
         Self {
             index: LineIndex::new(path, content),
             sink,
+            catalog: None,
         }
+    }
+
+    pub fn with_catalog(mut self, catalog: Option<&'s dyn AttributeCatalog>) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    pub fn catalog(&self) -> Option<&'s dyn AttributeCatalog> {
+        self.catalog
     }
 
     pub fn loc(&self, span: &Range<usize>) -> Loc {
