@@ -152,7 +152,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         audit,
         stats: Stats::default(),
         clock: LocalClock::new(),
-        cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 200_000),
+        cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 65_536),
     });
 
     let workers = if config.workers == 0 {
@@ -424,12 +424,20 @@ pub fn log_decision(rec: &AuditRecord, known: bool) {
             detail = rec.detail.as_deref(),
         );
     } else {
-        let mut v = serde_json::to_value(rec).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("event".into(), "decision".into());
-            o.insert("known".into(), known.into());
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            event: &'static str,
+            #[serde(flatten)]
+            rec: &'a AuditRecord,
+            known: bool,
         }
-        tracing::info!(target: "wardgate::decision", "{v}");
+        let line = serde_json::to_string(&Line {
+            event: "decision",
+            rec,
+            known,
+        })
+        .unwrap_or_default();
+        tracing::info!(target: "wardgate::decision", "{line}");
     }
 }
 
@@ -438,7 +446,12 @@ pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::Worker
     use tracing_subscriber::EnvFilter;
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stdout());
+        // Buffered: the appender's thread flushes whenever its queue runs empty, so lines do not
+        // lag, and under load many lines share one write.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stdout(),
+        ));
     let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,7 +1,7 @@
 //! Audit rows: one per decision or accounting event, written in batches and read back newest
 //! first.
 
-use crate::{Store, StoreError};
+use crate::{DbKind, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -98,7 +98,7 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let sql = insert_sql(chunk.len());
+            let sql = insert_sql(chunk.len(), self.kind() == DbKind::Sqlite);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
                 let a = &r.rec;
@@ -147,7 +147,10 @@ impl Store {
     }
 }
 
-fn insert_sql(rows: usize) -> String {
+/// The multi-row INSERT. SQLite gets anonymous `?` placeholders: with `$N` its driver looks each
+/// parameter up by name, which costs quadratically in the parameter count (measured: up to a
+/// quarter of the server's CPU under load at 60 rows x 15 columns).
+fn insert_sql(rows: usize, anonymous: bool) -> String {
     let mut sql = format!("INSERT INTO audit ({COLUMNS}) VALUES ");
     let mut n = 0;
     for r in 0..rows {
@@ -160,7 +163,11 @@ fn insert_sql(rows: usize) -> String {
             if c > 0 {
                 sql.push_str(", ");
             }
-            let _ = write!(sql, "${n}");
+            if anonymous {
+                sql.push('?');
+            } else {
+                let _ = write!(sql, "${n}");
+            }
         }
         sql.push(')');
     }
@@ -193,10 +200,13 @@ mod tests {
 
     #[test]
     fn insert_sql_numbers_every_parameter() {
-        let sql = insert_sql(2);
+        let sql = insert_sql(2, false);
         assert!(sql.contains("($1, $2,"));
         assert!(sql.contains("$15), ($16,"));
         assert!(sql.ends_with("$30) ON CONFLICT (record_id) DO NOTHING"));
+        let sql = insert_sql(2, true);
+        assert_eq!(sql.matches('?').count(), 30);
+        assert!(!sql.contains('$'));
     }
 
     #[test]
