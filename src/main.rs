@@ -335,3 +335,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server::log_stats(&running.state.stats);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped systemd unit's command lines are ones this binary accepts.
+    #[test]
+    fn shipped_systemd_unit_runs_a_valid_command() {
+        let unit = include_str!("../packaging/wardgate.service");
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("an ExecStart line");
+        let args: Vec<&str> = exec.split_whitespace().collect();
+        assert!(args[0].ends_with("/wardgate"), "{exec}");
+        let cli = Cli::try_parse_from(&args).expect("ExecStart parses");
+        assert!(matches!(cli.command, Command::Serve));
+        assert_eq!(
+            cli.config.as_deref(),
+            Some(Path::new("/etc/wardgate/wardgate.toml"))
+        );
+        assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
+    }
+}
