@@ -320,6 +320,24 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
             return None;
         }
     };
+        if tracing::enabled!(target: "wardgate::packet", tracing::Level::DEBUG) {
+        // Named through the dictionary; passwords and keys print as <redacted>.
+        let attrs: Vec<String> = state
+            .dict
+            .describe(&req)
+            .into_iter()
+            .map(|(n, v)| format!("{n} = {v}"))
+            .collect();
+        tracing::debug!(
+            target: "wardgate::packet",
+            %src,
+            nas = %client.name,
+            "received {} id {}: {}",
+            req.code,
+            req.identifier,
+            attrs.join(", ")
+        );
+    }
     // The packet as the header's Length says (bytes past it are padding).
     let raw = &data[..usize::from(u16::from_be_bytes([data[2], data[3]])).min(data.len())];
     let checked = match (port, req.code) {
