@@ -23,6 +23,8 @@ pub enum Kind {
 /// Classifies a request as PROTOCOL-NOTES "MAB" says: Service-Type Call-Check, or no EAP-Message,
 /// or EAP whose identity equals the calling MAC. A Call-Check request carries no EAP, so the
 /// second test covers the first; switches that send no Service-Type are MAB all the same.
+/// EAP with a State of the shape EAP-MD5 MAB issues continues that conversation (the State
+/// itself is checked by [`crate::eap_mab`]).
 pub fn classify(req: &Packet) -> Kind {
     let calling = req
         .attr(attr::CALLING_STATION_ID)
@@ -30,8 +32,15 @@ pub fn classify(req: &Packet) -> Kind {
         .and_then(|s| MacAddr::parse(s).ok());
     if let Some(eap) = req.concat(attr::EAP_MESSAGE) {
         let identity_mac = eap_identity(&eap).and_then(|id| MacAddr::parse(id).ok());
+        let ours = req
+            .attr(attr::STATE)
+            .is_some_and(crate::eap_mab::looks_like_our_state);
         return match (identity_mac, calling) {
             (Some(id), Some(c)) if id == c => Kind::Mab {
+                mac: c,
+                via_eap: true,
+            },
+            (_, Some(c)) if ours => Kind::Mab {
                 mac: c,
                 via_eap: true,
             },
@@ -68,8 +77,6 @@ pub enum PasswordFailure {
     Missing,
     Wrong,
     Malformed,
-    /// EAP-MD5 MAB needs a challenge round, which arrives with the EAP framework.
-    EapNotSupported,
 }
 
 impl PasswordFailure {
@@ -78,24 +85,20 @@ impl PasswordFailure {
             Self::Missing => "mab-password-missing",
             Self::Wrong => "mab-password-wrong",
             Self::Malformed => "mab-password-malformed",
-            Self::EapNotSupported => "mab-eap-md5-not-supported",
         }
     }
 }
 
-/// Checks the MAB password against the MAC as the client's setting says.
+/// Checks the MAB password (PAP or CHAP) against the MAC as the client's setting says. MAB over
+/// EAP checks its EAP-MD5 response in [`crate::eap_mab`] instead.
 pub fn check_password(
     req: &Packet,
     mac: MacAddr,
-    via_eap: bool,
     mode: MabPassword,
     secret: &SharedSecret,
 ) -> Result<(), PasswordFailure> {
     if mode == MabPassword::Ignore {
         return Ok(());
-    }
-    if via_eap {
-        return Err(PasswordFailure::EapNotSupported);
     }
     if let Some(cipher) = req.attr(attr::USER_PASSWORD) {
         let plain = decrypt_user_password(cipher, secret, &req.authenticator)
@@ -199,6 +202,37 @@ mod tests {
     }
 
     #[test]
+    fn eap_md5_response_with_our_state_shape_continues_mab() {
+        let md5_response = [
+            2u8, 10, 0, 22, 4, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ];
+        let mut ours = vec![1u8];
+        ours.resize(crate::eap_mab::STATE_LEN, 0);
+        let p = request(&[
+            (attr::CALLING_STATION_ID, b"00-1B-54-00-00-42"),
+            (attr::EAP_MESSAGE, &md5_response),
+            (attr::STATE, &ours),
+        ]);
+        assert_eq!(
+            classify(&p),
+            Kind::Mab {
+                mac: "001b54000042".parse().unwrap(),
+                via_eap: true
+            }
+        );
+        // Someone else's State (another EAP method's): not MAB.
+        let p = request(&[
+            (attr::CALLING_STATION_ID, b"00-1B-54-00-00-42"),
+            (attr::EAP_MESSAGE, &md5_response),
+            (attr::STATE, b"peap-session-17"),
+        ]);
+        assert_eq!(classify(&p), Kind::Eap);
+        // Our State but no calling MAC to bind it to.
+        let p = request(&[(attr::EAP_MESSAGE, &md5_response), (attr::STATE, &ours)]);
+        assert_eq!(classify(&p), Kind::Eap);
+    }
+
+    #[test]
     fn no_mac_anywhere() {
         let p = request(&[(attr::USER_NAME, b"bob")]);
         assert_eq!(classify(&p), Kind::MabWithoutMac);
@@ -211,24 +245,21 @@ mod tests {
         for pw in ["aabbccddeeff", "AA-BB-CC-DD-EE-FF", "aabb.ccdd.eeff"] {
             let c = encrypt_user_password(pw.as_bytes(), &secret, &[9u8; 16]).unwrap();
             let p = request(&[(attr::USER_PASSWORD, &c)]);
-            assert_eq!(
-                check_password(&p, mac, false, MabPassword::Mac, &secret),
-                Ok(())
-            );
+            assert_eq!(check_password(&p, mac, MabPassword::Mac, &secret), Ok(()));
         }
         let c = encrypt_user_password(b"112233445566", &secret, &[9u8; 16]).unwrap();
         let p = request(&[(attr::USER_PASSWORD, &c)]);
         assert_eq!(
-            check_password(&p, mac, false, MabPassword::Mac, &secret),
+            check_password(&p, mac, MabPassword::Mac, &secret),
             Err(PasswordFailure::Wrong)
         );
         assert_eq!(
-            check_password(&p, mac, false, MabPassword::Ignore, &secret),
+            check_password(&p, mac, MabPassword::Ignore, &secret),
             Ok(())
         );
         let none = request(&[]);
         assert_eq!(
-            check_password(&none, mac, false, MabPassword::Mac, &secret),
+            check_password(&none, mac, MabPassword::Mac, &secret),
             Err(PasswordFailure::Missing)
         );
     }
@@ -250,7 +281,7 @@ mod tests {
             (attr::CHAP_CHALLENGE, &challenge),
         ]);
         assert_eq!(
-            check_password(&p, mac, false, MabPassword::Mac, &secret),
+            check_password(&p, mac, MabPassword::Mac, &secret),
             Err(PasswordFailure::Wrong)
         );
     }
@@ -271,10 +302,7 @@ mod tests {
             (attr::CHAP_PASSWORD, &chap),
             (attr::CHAP_CHALLENGE, &challenge),
         ]);
-        assert_eq!(
-            check_password(&p, mac, false, MabPassword::Mac, &secret),
-            Ok(())
-        );
+        assert_eq!(check_password(&p, mac, MabPassword::Mac, &secret), Ok(()));
         chap[5] ^= 1;
         let p = request(&[
             (attr::USER_NAME, b"AABB.CCDD.EEFF"),
@@ -282,7 +310,7 @@ mod tests {
             (attr::CHAP_CHALLENGE, &challenge),
         ]);
         assert_eq!(
-            check_password(&p, mac, false, MabPassword::Mac, &secret),
+            check_password(&p, mac, MabPassword::Mac, &secret),
             Err(PasswordFailure::Wrong)
         );
     }

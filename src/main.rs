@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod dedup;
+mod eap_mab;
 mod mab;
 mod reply;
 mod server;

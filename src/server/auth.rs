@@ -3,6 +3,7 @@
 
 use super::{Engine, State};
 use crate::config::Client;
+use crate::eap_mab;
 use crate::mab::{self, Kind};
 use crate::reply::render_segment;
 use crate::server::stats::Stats;
@@ -83,17 +84,79 @@ pub fn handle(
             known: false,
         };
     }
-    let outcome = decide(state, engine, client, req);
+    let kind = mab::classify(req);
+    let mut eap_reply = None;
+    let gate = match kind {
+        Kind::Mab { mac, via_eap: true } => match eap_md5_step(client, mac, req) {
+            eap_mab::Step::Challenge { eap, state: st } => {
+                return challenge(state, client, req, mac, &eap, st);
+            }
+            eap_mab::Step::Verified { eap_id } => {
+                eap_reply = Some(eap_id);
+                Gate::Passed {
+                    mac,
+                    via: Some("eap-md5"),
+                }
+            }
+            eap_mab::Step::Failed { eap_id, reason } => {
+                eap_reply = Some(eap_id);
+                Gate::Refused {
+                    mac: Some(mac),
+                    method: "mab",
+                    reason: reason.reason_code(),
+                    via: Some("eap-md5"),
+                }
+            }
+        },
+        Kind::Mab {
+            mac,
+            via_eap: false,
+        } => match mab::check_password(req, mac, client.mab_password, &client.secret) {
+            Ok(()) => Gate::Passed { mac, via: None },
+            Err(f) => Gate::Refused {
+                mac: Some(mac),
+                method: "mab",
+                reason: f.reason_code(),
+                via: None,
+            },
+        },
+        Kind::MabWithoutMac => Gate::Refused {
+            mac: None,
+            method: "mab",
+            reason: "mab-no-mac",
+            via: None,
+        },
+        Kind::Eap => {
+            // RFC 3579 2.6.3: a Reject in an EAP conversation carries EAP-Failure.
+            eap_reply = req
+                .concat(attr::EAP_MESSAGE)
+                .and_then(|e| e.get(1).copied());
+            Gate::Refused {
+                mac: None,
+                method: "eap",
+                reason: "eap-method-not-enabled",
+                via: None,
+            }
+        }
+    };
+    let outcome = decide(state, engine, client, req, gate);
     let mut reply = match &outcome.segment {
         Some(seg) => {
             Stats::bump(&state.stats.accepted);
             let mut r = Packet::reply_to(req, Code::ACCESS_ACCEPT);
             render_segment(&mut r, seg, client);
+            if let Some(id) = eap_reply {
+                r.add_split(attr::EAP_MESSAGE, &eap_mab::success(id));
+            }
             r
         }
         None => {
             Stats::bump(&state.stats.rejected);
-            Packet::reply_to(req, Code::ACCESS_REJECT)
+            let mut r = Packet::reply_to(req, Code::ACCESS_REJECT);
+            if let Some(id) = eap_reply {
+                r.add_split(attr::EAP_MESSAGE, &eap_mab::failure(id));
+            }
+            r
         }
     };
     // RFC 2865 5.33: every Proxy-State, unmodified and in order.
@@ -105,39 +168,122 @@ pub fn handle(
     }
 }
 
+/// The EAP-MD5 step for MAB over EAP: the clock is read once here, the machine is pure.
+fn eap_md5_step(client: &Client, mac: MacAddr, req: &Packet) -> eap_mab::Step {
+    use rand::Rng;
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let binding = eap_mab::Binding {
+        key: eap_mab::process_key(),
+        mac,
+        nas: &client.name,
+        now_secs,
+    };
+    let eap = req.concat(attr::EAP_MESSAGE).unwrap_or_default();
+    let machine = match eap_mab::EapMab::from_state(req.attr(attr::STATE), &binding) {
+        Ok(m) => m,
+        Err(reason) => {
+            return eap_mab::Step::Failed {
+                eap_id: eap.get(1).copied().unwrap_or(0),
+                reason,
+            };
+        }
+    };
+    let mut fresh_challenge = [0u8; 16];
+    rand::rng().fill(&mut fresh_challenge);
+    let input = eap_mab::Input {
+        binding,
+        mode: client.mab_password,
+        user_name: req
+            .attr(attr::USER_NAME)
+            .and_then(|v| std::str::from_utf8(v).ok()),
+        fresh_challenge,
+    };
+    machine.handle(&eap, &input)
+}
+
+/// Access-Challenge carrying the EAP-MD5 request and the State; not a decision, so no audit row.
+fn challenge(
+    state: &State,
+    client: &Client,
+    req: &Packet,
+    mac: MacAddr,
+    eap: &[u8],
+    st: Vec<u8>,
+) -> Answer {
+    tracing::debug!(nas = %client.name, mac = %mac, "MAB over EAP: sent EAP-MD5 challenge");
+    Stats::bump(&state.stats.challenged);
+    let mut reply = Packet::reply_to(req, Code::ACCESS_CHALLENGE);
+    reply.add_split(attr::EAP_MESSAGE, eap);
+    reply.add(attr::STATE, st);
+    reply.copy_proxy_state(req);
+    Answer {
+        reply,
+        audit: None,
+        known: state.inventory.load().devices.contains_key(&mac),
+    }
+}
+
+/// The outcome of the MAB password check (PAP, CHAP or EAP-MD5), before the policy.
+enum Gate {
+    Passed {
+        mac: MacAddr,
+        via: Option<&'static str>,
+    },
+    Refused {
+        mac: Option<MacAddr>,
+        method: &'static str,
+        reason: &'static str,
+        via: Option<&'static str>,
+    },
+}
+
 /// What was decided for one request, with what the audit trail needs.
 struct Handled<'e> {
     mac: Option<MacAddr>,
     user: Option<String>,
     method: &'static str,
+    /// How the MAB password came ("eap-md5"), for the audit detail.
+    via: Option<&'static str>,
     known: bool,
     decision: Option<Decision>,
     segment: Option<&'e wardgate_policy::Segment>,
     reason: &'static str,
 }
 
-fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) -> Handled<'e> {
+fn decide<'e>(
+    state: &State,
+    engine: &'e Engine,
+    client: &Client,
+    req: &Packet,
+    gate: Gate,
+) -> Handled<'e> {
     let user = req
         .attr(attr::USER_NAME)
         .map(|v| String::from_utf8_lossy(v).into_owned());
     let inventory = state.inventory.load();
-    let early_reject = |mac: Option<MacAddr>, method, reason| Handled {
-        known: mac.is_some_and(|m| inventory.devices.contains_key(&m)),
-        mac,
-        user: user.clone(),
-        method,
-        decision: None,
-        segment: None,
-        reason,
+    let (mac, via) = match gate {
+        Gate::Passed { mac, via } => (mac, via),
+        Gate::Refused {
+            mac,
+            method,
+            reason,
+            via,
+        } => {
+            return Handled {
+                known: mac.is_some_and(|m| inventory.devices.contains_key(&m)),
+                mac,
+                user,
+                method,
+                via,
+                decision: None,
+                segment: None,
+                reason,
+            };
+        }
     };
-    let (mac, via_eap) = match mab::classify(req) {
-        Kind::Mab { mac, via_eap } => (mac, via_eap),
-        Kind::MabWithoutMac => return early_reject(None, "mab", "mab-no-mac"),
-        Kind::Eap => return early_reject(None, "eap", "eap-method-not-enabled"),
-    };
-    if let Err(f) = mab::check_password(req, mac, via_eap, client.mab_password, &client.secret) {
-        return early_reject(Some(mac), "mab", f.reason_code());
-    }
     let device = inventory.devices.get(&mac).cloned();
     let known = device.is_some();
     let (minute_of_day, weekday) = state.clock.get();
@@ -167,6 +313,7 @@ fn decide<'e>(state: &State, engine: &'e Engine, client: &Client, req: &Packet) 
         mac: Some(mac),
         user,
         method: "mab",
+        via,
         known,
         segment,
         reason,
@@ -214,9 +361,23 @@ fn audit_record(engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'
         }
         .into(),
         reason: o.reason.into(),
-        detail: (!monitored.is_empty())
-            .then(|| serde_json::json!({ "monitor": monitored }).to_string()),
+        detail: audit_detail(&monitored, o.via),
     }
+}
+
+/// The audit `detail` JSON: monitor-mode hits and how the password came (`"eap": "eap-md5"`).
+fn audit_detail(monitored: &[serde_json::Value], via: Option<&str>) -> Option<String> {
+    let mut d = serde_json::Map::new();
+    if !monitored.is_empty() {
+        d.insert(
+            "monitor".into(),
+            serde_json::Value::from(monitored.to_vec()),
+        );
+    }
+    if let Some(v) = via {
+        d.insert("eap".into(), serde_json::Value::from(v));
+    }
+    (!d.is_empty()).then(|| serde_json::Value::Object(d).to_string())
 }
 
 pub fn now_ms() -> i64 {

@@ -320,7 +320,7 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
             return None;
         }
     };
-        if tracing::enabled!(target: "wardgate::packet", tracing::Level::DEBUG) {
+    if tracing::enabled!(target: "wardgate::packet", tracing::Level::DEBUG) {
         // Named through the dictionary; passwords and keys print as <redacted>.
         let attrs: Vec<String> = state
             .dict

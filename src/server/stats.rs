@@ -21,6 +21,7 @@ counters!(
     received,
     accepted,
     rejected,
+    challenged,
     status_server,
     accounting,
     duplicate_resent,

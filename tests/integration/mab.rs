@@ -163,9 +163,12 @@ fn wrong_mab_password_is_rejected_with_a_reason() {
     assert_eq!(rows[0].reason, "mab-password-wrong");
     assert_eq!(rows[0].result, "reject");
     // Debug logging is on in these tests: still no password and no shared secret in the log.
-        let log = s.log_text();
+    let log = s.log_text();
     assert!(log.contains("User-Password = <redacted>"), "{log}");
-    assert!(log.contains("Service-Type = Call-Check"), "attributes named by the dictionary: {log}");
+    assert!(
+        log.contains("Service-Type = Call-Check"),
+        "attributes named by the dictionary: {log}"
+    );
     assert!(!log.contains("not-the-mac"), "{log}");
     assert!(!log.contains(SECRET), "{log}");
 }

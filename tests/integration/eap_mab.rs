@@ -1,0 +1,174 @@
+//! MAB over EAP (EAP-MD5, the MAC as identity and password: Cisco `mab eap`, Dell's default) end
+//! to end with the real eapol_test acting as switch and supplicant: the VLAN, EAP-Success or
+//! EAP-Failure, and the audit rows.
+
+use crate::harness::*;
+use std::process::Command;
+
+const PUMP_CSV: &str = include_str!("../fixtures/eap-mab-infusion-pump.csv");
+
+/// What eapol_test printed, and whether it succeeded.
+struct EapolRun {
+    ok: bool,
+    output: String,
+}
+
+impl EapolRun {
+    /// eapol_test prints each received attribute as `Attribute 81 (Tunnel-Private-Group-Id)
+    /// length=N` followed by `Value: 313130`, the octets in hex (a tag octet, if any, first).
+    fn vlan(&self) -> Option<String> {
+        let mut lines = self.output.lines();
+        while let Some(l) = lines.next() {
+            if l.contains("(Tunnel-Private-Group-Id)") {
+                let v = lines.next()?.trim().strip_prefix("Value: ")?;
+                let octets: Vec<u8> = (0..v.len() / 2)
+                    .map(|i| u8::from_str_radix(&v[2 * i..2 * i + 2], 16))
+                    .collect::<Result<_, _>>()
+                    .ok()?;
+                let text = match octets.split_first() {
+                    Some((&tag, rest)) if tag < 0x20 => rest,
+                    _ => &octets[..],
+                };
+                return Some(String::from_utf8_lossy(text).into_owned());
+            }
+        }
+        None
+    }
+}
+
+fn eapol_test(s: &Server, mac: &str, identity: &str, password: &str) -> EapolRun {
+    eapol_test_method(s, "MD5", mac, identity, password)
+}
+
+fn eapol_test_method(
+    s: &Server,
+    method: &str,
+    mac: &str,
+    identity: &str,
+    password: &str,
+) -> EapolRun {
+    let conf = s
+        .dir
+        .path()
+        .join(format!("eapol-{method}-{identity}-{password}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "network={{\n  key_mgmt=IEEE8021X\n  eap={method}\n  identity=\"{identity}\"\n  password=\"{password}\"\n}}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new("eapol_test")
+        .args(["-c", conf.to_str().unwrap()])
+        .args(["-a", &s.auth.ip().to_string()])
+        .args(["-p", &s.auth.port().to_string()])
+        // -n: EAP-MD5 derives no keys, so expect no MS-MPPE keys.
+        .args(["-s", SECRET, "-M", mac, "-t", "5", "-n"])
+        .output()
+        .expect("eapol_test is installed by scripts/test (eapoltest)");
+    EapolRun {
+        ok: out.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn server() -> Server {
+    Server::start(Options {
+        devices_csv: Some(PUMP_CSV.to_string()),
+        ..Options::default()
+    })
+}
+
+#[test]
+fn known_pump_gets_eap_success_and_the_clinical_vlan() {
+    let s = server();
+    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "001b54000042");
+    assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
+    assert!(r.output.contains("SUCCESS"), "{}", r.output);
+    assert!(r.output.contains("EAP-Success"), "{}", r.output);
+    assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(
+        rows.len(),
+        1,
+        "the challenge round writes no row: {rows:#?}"
+    );
+    let row = &rows[0];
+    assert_eq!(row.mac.as_deref(), Some("00-1B-54-00-00-42"));
+    assert_eq!(row.method, "mab");
+    assert_eq!(row.rule.as_deref(), Some("clinical-iot"));
+    assert_eq!(row.vlan, Some(110));
+    assert_eq!(row.result, "accept");
+    assert!(
+        row.detail.as_deref().unwrap_or("").contains("eap-md5"),
+        "{row:#?}"
+    );
+}
+
+#[test]
+fn colon_spelled_password_is_the_mac_too() {
+    let s = server();
+    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "00:1B:54:00:00:42");
+    assert!(r.ok, "{}", r.output);
+    assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
+}
+
+#[test]
+fn wrong_password_gets_eap_failure_and_an_audit_row() {
+    let s = server();
+    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "not-the-mac");
+    assert!(!r.ok, "{}", r.output);
+    assert!(r.output.contains("FAILURE"), "{}", r.output);
+    assert!(r.output.contains("Access-Reject"), "{}", r.output);
+    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
+    assert_eq!(r.vlan(), None, "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].method, "mab");
+    assert_eq!(rows[0].result, "reject");
+    assert_eq!(rows[0].reason, "mab-password-wrong");
+    assert_eq!(rows[0].mac.as_deref(), Some("00-1B-54-00-00-42"));
+}
+
+#[test]
+fn unknown_mac_gets_the_quarantine_vlan() {
+    let s = server();
+    let r = eapol_test(&s, "00:1b:54:00:00:99", "001b54000099", "001b54000099");
+    assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
+    assert_eq!(r.vlan().as_deref(), Some("999"), "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows[0].method, "mab");
+    assert_eq!(rows[0].vlan, Some(999));
+    assert_eq!(rows[0].result, "accept");
+}
+
+#[test]
+fn supplicant_that_refuses_md5_is_rejected_with_eap_failure() {
+    let s = server();
+    // A PEAP-only supplicant answers our MD5-Challenge with a Nak.
+    let r = eapol_test_method(&s, "PEAP", "00:1b:54:00:00:42", "001b54000042", "x");
+    assert!(!r.ok, "{}", r.output);
+    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].reason, "mab-eap-nak");
+    assert_eq!(rows[0].result, "reject");
+}
+
+#[test]
+fn ignore_mode_accepts_any_md5_response() {
+    let s = Server::start(Options {
+        devices_csv: Some(PUMP_CSV.to_string()),
+        clients: format!(
+            "[[client]]\nname = \"sw-dell\"\naddress = \"127.0.0.1\"\nsecret = \"{SECRET}\"\nvendor = \"generic\"\nmab_password = \"ignore\"\n"
+        ),
+        ..Options::default()
+    });
+    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "anything");
+    assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
+    assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
+}
