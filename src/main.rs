@@ -280,7 +280,7 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _guard = server::init_logging(config.log_format);
+    let _guard = server::decision_log::init_logging(config.log_format);
     for w in &config.warnings {
         tracing::warn!("{w}");
     }

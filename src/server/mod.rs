@@ -5,22 +5,23 @@ pub mod acct;
 pub mod auth;
 pub mod catalog;
 pub mod clock;
+pub mod decision_log;
 pub mod inventory;
 pub mod stats;
 
-use crate::config::{Client, Config, LogFormat, find_client};
+use crate::config::{Client, Config, find_client};
 use crate::dedup::{Key, ReplyCache, Seen};
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::net::UdpSocket;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::UdpSocket;
 use wardgate_policy::Policy;
 use wardgate_radius::dictionary::Dictionary;
 use wardgate_radius::{Code, Packet};
-use wardgate_store::{AuditConfig, AuditRecord, AuditWriter, Store};
+use wardgate_store::{AuditConfig, AuditWriter, Store};
 
 use clock::LocalClock;
 use inventory::Inventory;
@@ -164,27 +165,11 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
     };
     let mut auth = Vec::new();
     for addr in &config.auth_listen {
-        let sock = Arc::new(
-            UdpSocket::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (auth)"))?,
-        );
-        auth.push(sock.local_addr()?);
-        for _ in 0..workers {
-            tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Auth));
-        }
+        auth.push(listen(*addr, Port::Auth, workers, &state)?);
     }
     let mut acct = Vec::new();
     for addr in &config.acct_listen {
-        let sock = Arc::new(
-            UdpSocket::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (accounting)"))?,
-        );
-        acct.push(sock.local_addr()?);
-        for _ in 0..workers.min(2) {
-            tokio::spawn(serve_socket(sock.clone(), state.clone(), Port::Acct));
-        }
+        acct.push(listen(*addr, Port::Acct, workers.min(2), &state)?);
     }
     tokio::spawn(inventory::refresh_loop(
         store,
@@ -270,10 +255,42 @@ enum Port {
     Acct,
 }
 
-async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
+/// Binds one listener and starts its worker threads.
+///
+/// The packet path never awaits: a datagram is handled synchronously to its reply. So each
+/// worker is a plain thread blocked in recv_from on its own handle of the socket, and the kernel
+/// wakes exactly one of them per datagram, with no async readiness machinery in between (measured:
+/// fewer context switches and wake-ups than tasks on the tokio runtime).
+fn listen(
+    addr: SocketAddr,
+    port: Port,
+    workers: usize,
+    state: &Arc<State>,
+) -> anyhow::Result<SocketAddr> {
+    let what = match port {
+        Port::Auth => "auth",
+        Port::Acct => "accounting",
+    };
+    let sock =
+        UdpSocket::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))?;
+    let local = sock.local_addr()?;
+    for i in 0..workers.max(1) {
+        let s = sock
+            .try_clone()
+            .with_context(|| format!("cannot share the {what} socket"))?;
+        let st = state.clone();
+        std::thread::Builder::new()
+            .name(format!("{what}-{i}"))
+            .spawn(move || serve_socket(&s, &st, port))
+            .with_context(|| format!("cannot start a {what} worker"))?;
+    }
+    Ok(local)
+}
+
+fn serve_socket(sock: &UdpSocket, state: &State, port: Port) {
     let mut buf = vec![0u8; 4096 + 1];
     loop {
-        let (n, src) = match sock.recv_from(&mut buf).await {
+        let (n, src) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
             Err(e) => {
                 // ICMP errors from earlier sends surface here on some systems; keep serving.
@@ -284,7 +301,7 @@ async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
         // Nothing on the packet path panics; should a bug make it, the request is dropped and
         // counted and this worker goes on serving, rather than the port going silent.
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle_datagram(&state, port, src, &buf[..n])
+            handle_datagram(state, port, src, &buf[..n])
         }));
         let reply = match handled {
             Ok(r) => r,
@@ -295,7 +312,7 @@ async fn serve_socket(sock: Arc<UdpSocket>, state: Arc<State>, port: Port) {
             }
         };
         if let Some(reply) = reply
-            && let Err(e) = sock.send_to(&reply, src).await
+            && let Err(e) = sock.send_to(&reply, src)
         {
             tracing::debug!(%src, "send: {e}");
         }
@@ -402,7 +419,7 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
         }
     };
     if let Some(rec) = audit {
-        log_decision(&rec, answer.known);
+        decision_log::log_decision(&rec, answer.known);
         state.audit.record(rec);
     }
     match bytes {
@@ -415,72 +432,4 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
             None
         }
     }
-}
-
-static LOG_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// One JSON line per decision on the log (target `wardgate::decision`): with `log_format = "json"`
-/// the decision's fields are the line's fields; with text logs the line ends in the JSON object.
-pub fn log_decision(rec: &AuditRecord, known: bool) {
-    if LOG_JSON.load(std::sync::atomic::Ordering::Relaxed) {
-        tracing::info!(
-            target: "wardgate::decision",
-            event = "decision",
-            time_ms = rec.time_ms,
-            nas = %rec.nas,
-            nas_addr = %rec.nas_addr,
-            mac = rec.mac.as_deref(),
-            user = rec.user.as_deref(),
-            method = %rec.method,
-            known,
-            rule = rec.rule.as_deref(),
-            policy_version = %rec.policy_version,
-            segment = rec.segment.as_deref(),
-            vlan = rec.vlan,
-            result = %rec.result,
-            reason = %rec.reason,
-            detail = rec.detail.as_deref(),
-        );
-    } else {
-        #[derive(serde::Serialize)]
-        struct Line<'a> {
-            event: &'static str,
-            #[serde(flatten)]
-            rec: &'a AuditRecord,
-            known: bool,
-        }
-        let line = serde_json::to_string(&Line {
-            event: "decision",
-            rec,
-            known,
-        })
-        .unwrap_or_default();
-        tracing::info!(target: "wardgate::decision", "{line}");
-    }
-}
-
-/// Installs the log subscriber: text or JSON, written off the packet path.
-pub fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
-    use tracing_subscriber::EnvFilter;
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        // Buffered: the appender's thread flushes whenever its queue runs empty, so lines do not
-        // lag, and under load many lines share one write.
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stdout(),
-        ));
-    let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    LOG_JSON.store(
-        format == LogFormat::Json,
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
-    };
-    guard
 }

@@ -223,8 +223,17 @@ fn sighup_with_a_broken_policy_keeps_the_running_one() {
 #[test]
 fn embedded_default_serves_loopback_with_the_demo_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin())
-        .arg("serve")
+    // The default's ports are fixed (1812, 1813): run it in a network namespace of its own, with
+    // only a loopback interface, so nothing else on the machine can hold them.
+    let mut child = Command::new("unshare")
+        .args([
+            "-n",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" serve",
+            bin(),
+        ])
         .current_dir(dir.path())
         .env("WARDGATE_DATA_DIR", dir.path().join("data"))
         .env_remove("WARDGATE_CONFIG")
@@ -247,7 +256,8 @@ fn embedded_default_serves_loopback_with_the_demo_secret() {
     while !lines.lock().unwrap().contains("ready") && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let r = radclient(
+    let r = radclient_in(
+        Some(child.id()),
         "127.0.0.1:1812".parse().unwrap(),
         "auth",
         "testing123",

@@ -225,7 +225,26 @@ impl RadReply {
 
 /// Sends `attrs` (radclient input syntax, one per line) with radclient `kind` (auth, acct, status).
 pub fn radclient(server: SocketAddr, kind: &str, secret: &str, attrs: &str) -> RadReply {
-    let mut child = Command::new("radclient")
+    radclient_in(None, server, kind, secret, attrs)
+}
+
+/// Like [`radclient`], inside the network namespace of process `netns_pid` when given.
+pub fn radclient_in(
+    netns_pid: Option<u32>,
+    server: SocketAddr,
+    kind: &str,
+    secret: &str,
+    attrs: &str,
+) -> RadReply {
+    let mut cmd = match netns_pid {
+        Some(pid) => {
+            let mut c = Command::new("nsenter");
+            c.args(["-t", &pid.to_string(), "-n", "radclient"]);
+            c
+        }
+        None => Command::new("radclient"),
+    };
+    let mut child = cmd
         .args([
             "-x",
             "-r",
