@@ -316,6 +316,26 @@ vendor = "generic"
             "127.0.0.1:1813",
             &mut errors,
         );
+        let all: Vec<(&str, &SocketAddr)> = auth_listen
+            .iter()
+            .map(|a| ("auth_listen", a))
+            .chain(acct_listen.iter().map(|a| ("acct_listen", a)))
+            .collect();
+        for (i, (key, a)) in all.iter().enumerate() {
+            let clash = all[..i].iter().find(|(_, b)| {
+                a.port() != 0
+                    && a.port() == b.port()
+                    && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+            });
+            if let Some((other_key, b)) = clash
+                && !(*key == "acct_listen" && *other_key == "auth_listen" && a == b)
+            {
+                errors.push(format!(
+                    "{file}:{}: server.{key}: {a} takes the same port as {b} in server.{other_key}",
+                    key_line("server", key)
+                ));
+            }
+        }
         for a in &auth_listen {
             // Port 0 asks the system for a free port: those never collide.
             if a.port() != 0 && acct_listen.contains(a) {
@@ -377,7 +397,27 @@ vendor = "generic"
         for (i, sc) in raw.client.into_iter().enumerate() {
             let line = line_of(sc.span().start);
             let c = sc.into_inner();
-            let at = |key: &str| format!("{file}:{line}: client[{i}] ({}).{key}", c.name);
+            // The line of `key` inside this [[client]] block (the header's line if absent).
+            let at = |key: &str| {
+                let key_at = text
+                    .lines()
+                    .enumerate()
+                    .skip(line)
+                    .take_while(|(_, l)| !l.trim_start().starts_with('['))
+                    .find(|(_, l)| l.split_once('=').is_some_and(|(k, _)| k.trim() == key))
+                    .map_or(line, |(n, _)| n + 1);
+                format!("{file}:{key_at}: client[{i}] ({}).{key}", c.name)
+            };
+            if c.name.trim().is_empty() {
+                errors.push(format!("{}: a client needs a name", at("name")));
+                continue;
+            }
+            if c.secret.as_deref().is_some_and(|s| s.trim() != s) {
+                warnings.push(format!(
+                    "{}: the secret begins or ends with white space, which is part of the secret",
+                    at("secret")
+                ));
+            }
             let network = match parse_network(&c.address) {
                 Ok(n) => n,
                 Err(e) => {
@@ -480,6 +520,13 @@ vendor = "generic"
                 key_line("audit", "batch_size")
             ));
         }
+        let audit_flush_ms = raw.audit.flush_ms.unwrap_or(200);
+        if audit_flush_ms == 0 {
+            errors.push(format!(
+                "{file}:{}: audit.flush_ms: must be at least 1",
+                key_line("audit", "flush_ms")
+            ));
+        }
         let audit_queue_capacity = raw.audit.queue_capacity.unwrap_or(65536);
         if audit_queue_capacity == 0 {
             errors.push(format!(
@@ -501,7 +548,7 @@ vendor = "generic"
             policy_dir,
             audit_spool,
             audit_batch_size,
-            audit_flush_ms: raw.audit.flush_ms.unwrap_or(200),
+            audit_flush_ms,
             audit_queue_capacity,
             workers: raw.server.workers.unwrap_or(0),
             inventory_poll_ms: raw.server.inventory_poll_ms.unwrap_or(1000).max(50),
@@ -540,9 +587,17 @@ fn parse_network(s: &str) -> Result<IpNet, String> {
         }
         return Ok(n);
     }
-    s.parse::<IpAddr>()
-        .map(IpNet::from)
-        .map_err(|_| format!("{s:?} is not an IP address or prefix"))
+    match s.parse::<IpAddr>() {
+        // Requests from IPv4-mapped addresses are seen as IPv4: configure them as such.
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => Err(format!(
+            "{s:?} is an IPv4-mapped address; write the IPv4 address {}",
+            v6.to_ipv4_mapped()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        )),
+        Ok(a) => Ok(IpNet::from(a)),
+        Err(_) => Err(format!("{s:?} is not an IP address or prefix")),
+    }
 }
 
 #[cold]
@@ -595,7 +650,7 @@ mod tests {
             .to_string();
         assert!(e.contains("server.log_format"), "{e}");
         assert!(
-            e.contains("/etc/wardgate.toml:4: client[0] (sw1).address"),
+            e.contains("/etc/wardgate.toml:6: client[0] (sw1).address"),
             "{e}"
         );
     }
@@ -641,6 +696,21 @@ mod tests {
         assert!(e.contains("host bits"), "{e}");
         assert!(e.contains("10.0.0.0/24"), "{e}");
         assert!(e.contains("(b).name"), "{e}");
+    }
+
+    #[test]
+    fn client_errors_point_at_the_key_and_listeners_may_not_overlap() {
+        let text = "[server]\nauth_listen = [\"0.0.0.0:1812\", \"127.0.0.1:1812\"]\n[audit]\nflush_ms = 0\n[[client]]\nname = \"a\"\naddress = \"10.0.0.1\"\nsecret = \"0123456789abcdef\"\nvendor = \"acme\"\n[[client]]\nname = \"\"\naddress = \"::ffff:10.0.0.2\"\nsecret = \"0123456789abcdef\"\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:9: client[0] (a).vendor"), "{e}");
+        assert!(
+            e.contains("w.toml:2: server.auth_listen: 127.0.0.1:1812 takes the same port"),
+            "{e}"
+        );
+        assert!(e.contains("w.toml:4: audit.flush_ms"), "{e}");
+        assert!(e.contains("a client needs a name"), "{e}");
     }
 
     #[test]

@@ -181,14 +181,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn redact_url(url: &str) -> String {
-    // postgres://user:password@host/db: never print the password.
-    match (url.find("://"), url.rfind('@')) {
+    // postgres://user:password@host/db?password=...: never print a password.
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let main = match (main.find("://"), main.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let userinfo = &url[s + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+            let user = main[s + 3..at].split(':').next().unwrap_or("");
+            format!("{}{}@{}", &main[..s + 3], user, &main[at + 1..])
         }
-        _ => url.to_string(),
+        _ => main.to_string(),
+    };
+    match query {
+        None => main,
+        Some(q) => {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.to_ascii_lowercase().contains("pass") => {
+                        format!("{k}=<redacted>")
+                    }
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{main}?{}", params.join("&"))
+        }
     }
 }
 
@@ -340,6 +358,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_passwords_are_never_printed() {
+        assert_eq!(
+            redact_url("postgres://wg:s3cret@db.example:5432/wardgate?sslmode=require&password=q"),
+            "postgres://wg@db.example:5432/wardgate?sslmode=require&password=<redacted>"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/w.db"),
+            "sqlite:///var/lib/w.db"
+        );
+    }
 
     /// The shipped systemd unit's command lines are ones this binary accepts.
     #[test]

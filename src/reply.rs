@@ -7,6 +7,7 @@ use wardgate_radius::{Packet, attr, tagged_integer, tagged_string, vendor};
 
 const TUNNEL_TYPE_VLAN: u32 = 13;
 const TUNNEL_MEDIUM_IEEE_802: u32 = 6;
+const TERMINATION_ACTION_RADIUS_REQUEST: u32 = 1;
 
 /// Where a vendor expects the segment's role (policy) name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,12 @@ pub fn render_segment(reply: &mut Packet, segment: &Segment, client: &Client) {
     }
     if let Some(t) = segment.session_timeout {
         reply.add(attr::SESSION_TIMEOUT, t.to_be_bytes().to_vec());
+        // Re-authenticate when the timer ends instead of ending the session (RFC 2865 5.29), as
+        // ISE's reauthentication timer does: a pump mid-infusion keeps its link.
+        reply.add(
+            attr::TERMINATION_ACTION,
+            TERMINATION_ACTION_RADIUS_REQUEST.to_be_bytes().to_vec(),
+        );
     }
 }
 
@@ -120,6 +127,7 @@ mod tests {
                 (65, vec![0, 0, 0, 6]),
                 (81, b"120".to_vec()),
                 (27, 28800u32.to_be_bytes().to_vec()),
+                (29, 1u32.to_be_bytes().to_vec()),
             ]
         );
     }

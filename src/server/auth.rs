@@ -24,6 +24,34 @@ pub enum Drop {
 }
 
 impl Drop {
+    /// A stable name, for rate-limiting warnings.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Drop::UnexpectedCode => "unexpected-code",
+            Drop::BadAuthenticator => "bad-authenticator",
+            Drop::MissingMessageAuthenticator => "missing-message-authenticator",
+            Drop::ProxyStateWithoutMessageAuthenticator => {
+                "proxy-state-without-message-authenticator"
+            }
+        }
+    }
+
+    /// What an operator should check.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Drop::UnexpectedCode => "a packet type this port does not take",
+            Drop::BadAuthenticator => {
+                "the authenticator does not verify: is the shared secret the same on the NAS and here?"
+            }
+            Drop::MissingMessageAuthenticator => {
+                "no Message-Authenticator: turn it on at the NAS (BlastRADIUS, CVE-2024-3596), or set require_message_authenticator = false for this client"
+            }
+            Drop::ProxyStateWithoutMessageAuthenticator => {
+                "Proxy-State without Message-Authenticator, refused by limit_proxy_state (BlastRADIUS)"
+            }
+        }
+    }
+
     pub fn count(self, stats: &Stats) {
         Stats::bump(match self {
             Drop::UnexpectedCode => &stats.dropped_unexpected_code,
@@ -132,7 +160,11 @@ pub fn handle(
                 .concat(attr::EAP_MESSAGE)
                 .and_then(|e| e.get(1).copied());
             Gate::Refused {
-                mac: None,
+                // The endpoint is still known by the MAC the switch saw.
+                mac: req
+                    .attr(attr::CALLING_STATION_ID)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|s| MacAddr::parse(s).ok()),
                 method: "eap",
                 reason: "eap-method-not-enabled",
                 via: None,
@@ -335,7 +367,7 @@ fn audit_record(engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'
                 rule = %h.rule,
                 would = %would,
                 nas = %client.name,
-                mac = ?o.mac.map(|m| m.to_string()),
+                mac = o.mac.map(|m| m.to_string()).unwrap_or_default(),
                 "monitor-mode rule {} would assign {would}",
                 h.rule
             );
@@ -408,15 +440,30 @@ pub fn ssid_from_called_station(s: &str) -> Option<String> {
 }
 
 /// Request attributes the policy refers to, by dictionary name, in printable form.
+/// Every instance of each, in packet order.
 pub(super) fn request_facts(
     dict: &wardgate_radius::dictionary::Dictionary,
     wanted: &[(String, Option<u32>, u8)],
     req: &Packet,
-) -> BTreeMap<String, String> {
+) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for (name, vendor, code) in wanted {
-        if let Some(v) = super::format_attr(dict, req, *vendor, *code) {
-            out.insert(name.clone(), v);
+        let Some(def) = dict.by_code(*vendor, *code) else {
+            continue;
+        };
+        let values: Vec<String> = match vendor {
+            None => req
+                .attrs(*code)
+                .map(|raw| dict.format_value(def, raw))
+                .collect(),
+            Some(v) => req
+                .vsas()
+                .filter(|x| x.vendor == *v && x.typ == *code)
+                .map(|x| dict.format_value(def, x.value))
+                .collect(),
+        };
+        if !values.is_empty() {
+            out.insert(name.clone(), values);
         }
     }
     out

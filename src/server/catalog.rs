@@ -8,7 +8,13 @@ pub struct DictionaryCatalog<'a>(pub &'a Dictionary);
 
 impl AttributeCatalog for DictionaryCatalog<'_> {
     fn check_name(&self, name: &str) -> Result<(), String> {
-        if self.0.attribute(name).is_some() {
+        if let Some(def) = self.0.attribute(name) {
+            if def.is_sensitive() {
+                return Err(format!(
+                    "{} is a password or key attribute; the policy never sees its value",
+                    def.name
+                ));
+            }
             return Ok(());
         }
         let lower = name.to_ascii_lowercase();
@@ -33,7 +39,18 @@ impl AttributeCatalog for DictionaryCatalog<'_> {
         let Some(def) = self.0.attribute(name) else {
             return Ok(());
         };
-        if def.values.is_empty() || value.chars().all(|c| c.is_ascii_digit()) {
+        if def.values.is_empty() {
+            // Free text matches anything; numbers and addresses must be ones the attribute can carry.
+            if value.ends_with('*') {
+                return Ok(());
+            }
+            return self
+                .0
+                .encode_value(def, value)
+                .map(|_| ())
+                .map_err(|e| format!("{value:?} can never be a value of {}: {e}", def.name));
+        }
+        if value.chars().all(|c| c.is_ascii_digit()) {
             return Ok(());
         }
         let known = |v: &str| match v.strip_suffix('*') {
@@ -43,11 +60,26 @@ impl AttributeCatalog for DictionaryCatalog<'_> {
         if known(value) {
             return Ok(());
         }
-        let names: Vec<&str> = def.values.values().map(String::as_str).take(12).collect();
-        Err(format!(
-            "{name} has no value {value:?}; its values include {}",
-            names.join(", ")
-        ))
+        // Close names first, then the first few.
+        let lower = value.to_ascii_lowercase();
+        let mut names: Vec<&str> = def
+            .values
+            .values()
+            .map(String::as_str)
+            .filter(|n| n.vendor_free_close(&lower))
+            .collect();
+        if names.is_empty() {
+            names = def.values.values().map(String::as_str).take(12).collect();
+            Err(format!(
+                "{name} has no value {value:?}; its values include {}",
+                names.join(", ")
+            ))
+        } else {
+            Err(format!(
+                "{name} has no value {value:?}; did you mean {}?",
+                names.join(", ")
+            ))
+        }
     }
 }
 
@@ -111,5 +143,12 @@ mod tests {
         assert!(c.check_value("Service-Type", "Administrativ-User").is_err());
         assert!(c.check_value("Service-Type", "Nope*").is_err());
         assert!(c.check_value("NAS-Identifier", "anything at all").is_ok());
+        assert!(c.check_name("User-Password").is_err());
+        assert!(c.check_value("NAS-Port", "abc").is_err());
+        assert!(c.check_value("NAS-Port", "10101").is_ok());
+        assert!(c.check_value("NAS-IP-Address", "1.2.3.999").is_err());
+        assert!(c.check_value("NAS-IP-Address", "10.1.2.3").is_ok());
+        let e = c.check_value("NAS-Port-Type", "Ethernt").unwrap_err();
+        assert!(e.contains("did you mean Ethernet"), "{e}");
     }
 }

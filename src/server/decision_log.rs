@@ -21,7 +21,15 @@ pub fn init_logging(format: LogFormat) -> WorkerGuard {
             64 * 1024,
             std::io::stdout(),
         ));
-    let filter = EnvFilter::try_from_env("WARDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // sqlx logs every query at debug: keep it at warn unless WARDGATE_LOG names it.
+    let directives = std::env::var("WARDGATE_LOG").unwrap_or_else(|_| "info".into());
+    let directives = if directives.contains("sqlx") {
+        directives
+    } else {
+        format!("{directives},sqlx=warn")
+    };
+    let filter =
+        EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer.clone());

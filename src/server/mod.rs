@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod decision_log;
 pub mod inventory;
+pub mod notices;
 pub mod stats;
 
 use crate::config::{Client, Config, find_client};
@@ -61,7 +62,7 @@ impl Engine {
         format_attr(dict, req, vendor, code)
     }
 
-    fn request_facts(&self, dict: &Dictionary, req: &Packet) -> BTreeMap<String, String> {
+    fn request_facts(&self, dict: &Dictionary, req: &Packet) -> BTreeMap<String, Vec<String>> {
         auth::request_facts(dict, &self.request_attrs, req)
     }
 }
@@ -85,6 +86,7 @@ pub struct State {
     pub stats: Stats,
     pub clock: LocalClock,
     pub cache: ReplyCache,
+    pub notices: notices::DropNotices,
 }
 
 /// Loads the policy folder, reporting every error as file:line; `request."..."` conditions are
@@ -153,6 +155,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         audit,
         stats: Stats::default(),
         clock: LocalClock::new(),
+        notices: notices::DropNotices::default(),
         cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 65_536),
     });
 
@@ -326,7 +329,14 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
     let engine = state.engine.load();
     let Some(client) = find_client(&engine.clients, src.ip()) else {
         Stats::bump(&state.stats.dropped_unknown_client);
-        tracing::debug!(%src, "dropped: unknown client");
+        if state
+            .notices
+            .due(src.ip(), "unknown-client", Instant::now())
+        {
+            tracing::warn!(%src, "dropped a request from {}: no [[client]] has this address (further ones from it are counted, and warned about once a minute)", src.ip());
+        } else {
+            tracing::debug!(%src, "dropped: unknown client");
+        }
         return None;
     };
     let req = match Packet::decode(data) {
@@ -367,7 +377,11 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
     };
     if let Err(d) = checked {
         d.count(&state.stats);
-        tracing::debug!(%src, nas = %client.name, code = %req.code, "dropped: {d:?}");
+        if state.notices.due(src.ip(), d.reason(), Instant::now()) {
+            tracing::warn!(%src, nas = %client.name, code = %req.code, "dropped: {} (warned once a minute per NAS address)", d.hint());
+        } else {
+            tracing::debug!(%src, nas = %client.name, code = %req.code, "dropped: {d:?}");
+        }
         return None;
     }
     let key = Key {

@@ -161,7 +161,7 @@ fn check_config_names_the_key() {
     let o = wardgate(&f, &["check-config"]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("w.toml:1: client[0] (sw).address"),
+        stderr(&o).contains("w.toml:3: client[0] (sw).address"),
         "{}",
         stderr(&o)
     );
@@ -279,4 +279,29 @@ fn embedded_default_serves_loopback_with_the_demo_secret() {
     assert!(dir.path().join("data/wardgate.db").exists());
     assert_eq!(r.code.as_deref(), Some("Access-Accept"), "{}", r.output);
     assert!(r.has("Tunnel-Private-Group-Id:0 = \"999\""), "{}", r.output);
+}
+
+#[test]
+fn a_rule_on_a_repeated_attribute_matches_any_of_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_policies(dir.path());
+    std::fs::write(
+        dir.path().join("05-avpair.toml"),
+        "[[rule]]\nname = \"printers-by-mab-avpair\"\nwhen = { request.\"Cisco-AVPair\" = \"method=mab\", device.role = \"printer\" }\nsegment = \"building-systems\"\n",
+    )
+    .unwrap();
+    let s = Server::start(Options {
+        policy_dir: dir.path().to_path_buf(),
+        devices_csv: Some(include_str!("../fixtures/hospital-devices.csv").to_string()),
+        ..Options::default()
+    });
+    let req = format!(
+        "{}Cisco-AVPair = \"service-type=call-check\"\nCisco-AVPair = \"audit-session-id=0A0B0C\"\nCisco-AVPair = \"method=mab\"\n",
+        mab_request("3c5282aabb01", true)
+    );
+    let r = radclient(s.auth, "auth", SECRET, &req);
+    assert!(r.has("Tunnel-Private-Group-Id:0 = \"150\""), "{}", r.output);
+    // Without that value the rule does not match: the printers rule decides.
+    let r = radclient(s.auth, "auth", SECRET, &mab_request("3c5282aabb01", true));
+    assert!(r.has("Tunnel-Private-Group-Id:0 = \"140\""), "{}", r.output);
 }

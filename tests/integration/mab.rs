@@ -28,6 +28,7 @@ fn assert_clinical_iot(r: &RadReply) {
             "Tunnel-Private-Group-Id:0 = \"110\"",
             "Filter-Id = \"clinical-iot\"",
             "Session-Timeout = 43200",
+            "Termination-Action = RADIUS-Request",
         ],
         "{}",
         r.output
@@ -184,6 +185,7 @@ fn wrong_secret_gets_no_answer() {
     );
     assert_eq!(r.code, None, "{}", r.output);
     assert!(!r.ok);
+    s.wait_log("is the shared secret the same on the NAS and here?");
     s.signal("TERM");
     s.wait_log("dropped_bad_authenticator=1");
 }
@@ -250,6 +252,7 @@ fn vendor_role_for_an_aruba_switch() {
             "Tunnel-Private-Group-Id:0 = \"140\"",
             "Aruba-User-Role = \"wg-printers\"",
             "Session-Timeout = 86400",
+            "Termination-Action = RADIUS-Request",
         ],
         "{}",
         r.output

@@ -130,6 +130,7 @@ fn malformed_and_unknown_client_datagrams_are_dropped_and_the_server_goes_on() {
         ),
         None
     );
+    s.wait_log("dropped a request from 127.0.0.2: no [[client]] has this address");
     s.signal("TERM");
     s.wait_log("dropped_unknown_client=1");
     let log = s.log_text();

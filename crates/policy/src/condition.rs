@@ -271,9 +271,14 @@ impl Conditions {
                 }
             }
         }
+        // An attribute the request carries several times (Cisco-AVPair) matches when any of its
+        // values does.
         self.request
             .iter()
-            .all(|(key, c)| c.matches(facts.request.get(&**key).map(String::as_str)))
+            .all(|(key, c)| match facts.request.get(&**key) {
+                Some(values) if !values.is_empty() => values.iter().any(|v| c.matches(Some(v))),
+                _ => c.matches(None),
+            })
     }
 }
 

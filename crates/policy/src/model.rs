@@ -186,7 +186,8 @@ pub struct Facts {
     /// Local day of the week, 0 = Monday .. 6 = Sunday.
     pub weekday: u8,
     /// Request attributes named by [`crate::Policy::request_attributes`], as printable strings.
-    pub request: BTreeMap<String, String>,
+    /// Every instance, in packet order (an attribute may appear several times, like Cisco-AVPair).
+    pub request: BTreeMap<String, Vec<String>>,
 }
 
 impl Facts {

@@ -376,7 +376,11 @@ fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
                         match diag.str(&format!("request.{name}"), rv) {
                             Some(s) => {
                                 if check_request(diag, name, &rk.span(), &[(s, rv.span())]) {
-                                    facts.request.insert(name.to_owned(), s.to_owned());
+                                    facts
+                                        .request
+                                        .entry(name.to_owned())
+                                        .or_default()
+                                        .push(s.to_owned());
                                 } else {
                                     ok = false;
                                 }

@@ -290,7 +290,13 @@ days = ["mon-fri"]
             "Ethernet",
         );
         f.user = Some("host/pump1".into());
-        f.request = BTreeMap::from([("Cisco-AVPair".into(), "audit-session-id=0A0B".into())]);
+        f.request = BTreeMap::from([(
+            "Cisco-AVPair".into(),
+            vec![
+                "service-type=call-check".into(),
+                "audit-session-id=0A0B".into(),
+            ],
+        )]);
         f.minute_of_day = 8 * 60;
         f
     };

@@ -242,7 +242,9 @@ impl WriterTask {
             self.replay().await;
         }
         let mut batch: Vec<IdentifiedRecord> = Vec::with_capacity(self.cfg.batch_size);
-        let mut ticker = tokio::time::interval(self.cfg.flush_interval);
+        // tokio panics on a zero period: a zero interval means "as soon as possible", 1 ms.
+        let mut ticker =
+            tokio::time::interval(self.cfg.flush_interval.max(Duration::from_millis(1)));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
