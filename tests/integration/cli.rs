@@ -305,3 +305,32 @@ fn a_rule_on_a_repeated_attribute_matches_any_of_its_values() {
     let r = radclient(s.auth, "auth", SECRET, &mab_request("3c5282aabb01", true));
     assert!(r.has("Tunnel-Private-Group-Id:0 = \"140\""), "{}", r.output);
 }
+
+#[test]
+fn serve_refuses_to_start_on_a_broken_policy_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_policies(dir.path());
+    std::fs::write(
+        dir.path().join("15-broken.toml"),
+        "[[rule]]\nname = \"x\"\nwhen = { methd = \"mab\" }\nreject = true\n",
+    )
+    .unwrap();
+    let config = dir.path().join("w.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\ndata_dir = \"{}\"\nauth_listen = [\"127.0.0.1:0\"]\nacct_listen = [\"127.0.0.1:0\"]\n[policy]\ndir = \"{}\"\n[[client]]\nname = \"sw\"\naddress = \"127.0.0.1\"\nsecret = \"{SECRET}\"\n",
+            dir.path().join("data").display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("15-broken.toml:3:"), "{all}");
+    assert!(all.contains("methd"), "{all}");
+}
