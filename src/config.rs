@@ -105,20 +105,14 @@ pub enum LogFormat {
     Json,
 }
 
-/// Vendors whose reply attributes Wardgate knows how to render.
-pub const VENDORS: [&str; 11] = [
-    "generic",
-    "cisco",
-    "cisco-wlc",
-    "aruba",
-    "hp",
-    "juniper",
-    "meraki",
-    "ruckus",
-    "fortinet",
-    "extreme",
-    "dlink",
-];
+/// Vendors a client may name: the ones whose roles the policy can render
+/// (`wardgate_policy::RENDERED_VENDORS`), plus `generic` (RFC attributes only) and `dlink`
+/// (RFC attributes, with the tag octet written).
+pub fn vendors() -> impl Iterator<Item = &'static str> {
+    ["generic", "dlink"]
+        .into_iter()
+        .chain(wardgate_policy::RENDERED_VENDORS)
+}
 
 /// A NAS client: who may send us requests and with which secret.
 #[derive(Debug, Clone)]
@@ -473,12 +467,12 @@ vendor = "generic"
                     secret.len()
                 ));
             }
-            if !VENDORS.contains(&c.vendor.as_str()) {
+            if !vendors().any(|v| v == c.vendor) {
                 errors.push(format!(
                     "{}: {:?} is not a known vendor ({})",
                     at("vendor"),
                     c.vendor,
-                    VENDORS.join(", ")
+                    vendors().collect::<Vec<_>>().join(", ")
                 ));
                 continue;
             }
@@ -597,6 +591,37 @@ fn parse_network(s: &str) -> Result<IpNet, String> {
         )),
         Ok(a) => Ok(IpNet::from(a)),
         Err(_) => Err(format!("{s:?} is not an IP address or prefix")),
+    }
+}
+
+/// A database URL fit to print: passwords (user:password@, ?password=) are left out.
+pub fn redact_url(url: &str) -> String {
+    // postgres://user:password@host/db?password=...: never print a password.
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (url, None),
+    };
+    let main = match (main.find("://"), main.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = main[s + 3..at].split(':').next().unwrap_or("");
+            format!("{}{}@{}", &main[..s + 3], user, &main[at + 1..])
+        }
+        _ => main.to_string(),
+    };
+    match query {
+        None => main,
+        Some(q) => {
+            let params: Vec<String> = q
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.to_ascii_lowercase().contains("pass") => {
+                        format!("{k}=<redacted>")
+                    }
+                    _ => p.to_string(),
+                })
+                .collect();
+            format!("{main}?{}", params.join("&"))
+        }
     }
 }
 
@@ -782,5 +807,16 @@ vendor = "cisco"
         assert_eq!(c.clients[1].vendor, "aruba");
         assert_eq!(c.log_format, LogFormat::Json);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+    #[test]
+    fn database_passwords_are_never_printed() {
+        assert_eq!(
+            redact_url("postgres://wg:s3cret@db.example:5432/wardgate?sslmode=require&password=q"),
+            "postgres://wg@db.example:5432/wardgate?sslmode=require&password=<redacted>"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/w.db"),
+            "sqlite:///var/lib/w.db"
+        );
     }
 }

@@ -122,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "configuration OK: {} client(s), policy {}, database {}",
                 config.clients.len(),
                 config.policy_dir.display(),
-                redact_url(&config.database_url)
+                config::redact_url(&config.database_url)
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -180,50 +180,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn redact_url(url: &str) -> String {
-    // postgres://user:password@host/db?password=...: never print a password.
-    let (main, query) = match url.split_once('?') {
-        Some((m, q)) => (m, Some(q)),
-        None => (url, None),
-    };
-    let main = match (main.find("://"), main.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let user = main[s + 3..at].split(':').next().unwrap_or("");
-            format!("{}{}@{}", &main[..s + 3], user, &main[at + 1..])
-        }
-        _ => main.to_string(),
-    };
-    match query {
-        None => main,
-        Some(q) => {
-            let params: Vec<String> = q
-                .split('&')
-                .map(|p| match p.split_once('=') {
-                    Some((k, _)) if k.to_ascii_lowercase().contains("pass") => {
-                        format!("{k}=<redacted>")
-                    }
-                    _ => p.to_string(),
-                })
-                .collect();
-            format!("{main}?{}", params.join("&"))
-        }
-    }
-}
-
-async fn open_store(config: &Config) -> anyhow::Result<wardgate_store::Store> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
-    wardgate_store::Store::connect(&config.database_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("database {}: {e}", redact_url(&config.database_url)))
-}
-
 async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<ExitCode> {
     match command {
         DevicesCommand::Import { file } => {
@@ -240,7 +196,7 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let store = open_store(&config).await?;
+            let store = server::open_store(&config).await?;
             let n = store
                 .import_devices(&devices)
                 .await
@@ -249,7 +205,7 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         DevicesCommand::Export { output } => {
-            let store = open_store(&config).await?;
+            let store = server::open_store(&config).await?;
             let devices = store
                 .list_devices()
                 .await
@@ -274,7 +230,7 @@ async fn devices(config: Config, command: DevicesCommand) -> anyhow::Result<Exit
                     wardgate_types::MacAddr::parse(m).map_err(|e| anyhow::anyhow!("{m:?}: {e}"))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let store = open_store(&config).await?;
+            let store = server::open_store(&config).await?;
             let mut missing = 0;
             for mac in parsed {
                 if store
@@ -331,7 +287,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(
         "database {}, policy {}, audit spool {}",
-        redact_url(&config.database_url),
+        config::redact_url(&config.database_url),
         config.policy_dir.display(),
         config.audit_spool.display()
     );
@@ -358,18 +314,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn database_passwords_are_never_printed() {
-        assert_eq!(
-            redact_url("postgres://wg:s3cret@db.example:5432/wardgate?sslmode=require&password=q"),
-            "postgres://wg@db.example:5432/wardgate?sslmode=require&password=<redacted>"
-        );
-        assert_eq!(
-            redact_url("sqlite:///var/lib/w.db"),
-            "sqlite:///var/lib/w.db"
-        );
-    }
 
     /// The shipped systemd unit's command lines are ones this binary accepts.
     #[test]

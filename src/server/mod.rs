@@ -104,6 +104,24 @@ pub fn load_dictionary(path: &std::path::Path) -> anyhow::Result<Dictionary> {
     Dictionary::load(path).map_err(|e| anyhow::anyhow!("server.dictionary: {e}"))
 }
 
+/// Opens (and migrates) the configured database; for SQLite, creates the data folder first.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Store::connect(&config.database_url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "database.url {}: {e}",
+            crate::config::redact_url(&config.database_url)
+        )
+    })
+}
+
 /// A running server: its bound addresses, for the banner and for tests.
 pub struct Running {
     pub auth: Vec<SocketAddr>,
@@ -120,17 +138,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
-    let store = Store::connect(&config.database_url)
-        .await
-        .map_err(|e| anyhow::anyhow!("database: {e}"))?;
+    let store = open_store(config).await?;
     let inventory = Inventory::load(&store)
         .await
         .map_err(|e| anyhow::anyhow!("inventory: {e}"))?;
