@@ -111,6 +111,38 @@ impl Failure {
     }
 }
 
+/// States already answered with a verified response: each State is good for one Success, as
+/// FreeRADIUS ends the EAP session there; a replay inside the State's lifetime is refused.
+/// Only verified responses (which need the NAS's secret) add entries, and old ones are purged.
+#[derive(Default)]
+pub struct UsedStates(std::sync::Mutex<std::collections::HashMap<[u8; 16], u64>>);
+
+const MAX_USED_STATES: usize = 200_000;
+
+impl UsedStates {
+    /// True the first time `state` (its signature) is seen within its lifetime.
+    pub fn first_use(&self, state: &[u8], now_secs: u64) -> bool {
+        let Some(tag) = state
+            .len()
+            .checked_sub(16)
+            .and_then(|i| state.get(i..))
+            .and_then(|t| <[u8; 16]>::try_from(t).ok())
+        else {
+            return false;
+        };
+        let Ok(mut used) = self.0.lock() else {
+            return false;
+        };
+        if used.len() >= MAX_USED_STATES {
+            used.retain(|_, t| now_secs.saturating_sub(*t) <= STATE_LIFETIME_SECS);
+            if used.len() >= MAX_USED_STATES {
+                return false;
+            }
+        }
+        used.insert(tag, now_secs).is_none()
+    }
+}
+
 /// One EAP packet, borrowed from the bytes it came in. Octets past the EAP Length are ignored
 /// (RFC 3748 4: padding); a Length beyond the bytes, or under 4, is malformed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,6 +468,18 @@ mod tests {
             Ok(m) => m.handle(resp, &inp),
             Err(reason) => Step::Failed { eap_id: 0, reason },
         }
+    }
+
+    #[test]
+    fn a_state_answers_once() {
+        let used = UsedStates::default();
+        let st = [7u8; STATE_LEN];
+        assert!(used.first_use(&st, 1000));
+        assert!(!used.first_use(&st, 1010));
+        let mut other = st;
+        other[STATE_LEN - 1] ^= 1;
+        assert!(used.first_use(&other, 1010));
+        assert!(!used.first_use(&[1, 2, 3], 1010));
     }
 
     #[test]

@@ -121,9 +121,23 @@ pub fn handle(
             }
             eap_mab::Step::Verified { eap_id } => {
                 eap_reply = Some(eap_id);
-                Gate::Passed {
-                    mac,
-                    via: Some("eap-md5"),
+                let now_secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let st = req.attr(attr::STATE).unwrap_or_default();
+                if state.used_eap_states.first_use(st, now_secs) {
+                    Gate::Passed {
+                        mac,
+                        via: Some("eap-md5"),
+                    }
+                } else {
+                    Gate::Refused {
+                        mac: Some(mac),
+                        method: "mab",
+                        reason: "eap-state-replayed",
+                        via: Some("eap-md5"),
+                    }
                 }
             }
             eap_mab::Step::Failed { eap_id, reason } => {

@@ -87,6 +87,7 @@ pub struct State {
     pub clock: LocalClock,
     pub cache: ReplyCache,
     pub notices: notices::DropNotices,
+    pub used_eap_states: crate::eap_mab::UsedStates,
 }
 
 /// Loads the policy folder, reporting every error as file:line; `request."..."` conditions are
@@ -164,6 +165,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         stats: Stats::default(),
         clock: LocalClock::new(),
         notices: notices::DropNotices::default(),
+        used_eap_states: crate::eap_mab::UsedStates::default(),
         cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 65_536),
     });
 

@@ -172,3 +172,67 @@ fn ignore_mode_accepts_any_md5_response() {
     assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
     assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
 }
+
+/// A replayed EAP-MD5 answer (same State and response, a new RADIUS request) is refused: each
+/// State is good for one success. Driven with a raw client, since eapol_test never replays.
+#[test]
+fn a_replayed_md5_answer_is_refused() {
+    use md5::{Digest, Md5};
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    use wardgate_radius::{Code, Packet, SharedSecret, attr};
+
+    let s = server();
+    let secret = SharedSecret::new(SECRET.as_bytes().to_vec());
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let exchange = |p: &Packet| -> Packet {
+        sock.send_to(&p.encode_request(&secret, true).unwrap(), s.auth)
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let (n, _) = sock.recv_from(&mut buf).expect("a reply");
+        Packet::decode(&buf[..n]).unwrap()
+    };
+    let mac = "001b54000042";
+    let request = |id: u8, auth: u8, eap: &[u8], state: Option<&[u8]>| {
+        let mut p = Packet::new(Code::ACCESS_REQUEST, id, [auth; 16]);
+        p.add(attr::USER_NAME, mac.as_bytes().to_vec());
+        p.add(attr::CALLING_STATION_ID, b"00-1B-54-00-00-42".to_vec());
+        p.add(attr::EAP_MESSAGE, eap.to_vec());
+        if let Some(st) = state {
+            p.add(attr::STATE, st.to_vec());
+        }
+        p
+    };
+    // EAP-Response/Identity = the MAC.
+    let mut identity = vec![2u8, 1, 0, 0, 1];
+    identity.extend_from_slice(mac.as_bytes());
+    identity[3] = u8::try_from(identity.len()).unwrap();
+    let challenge = exchange(&request(1, 1, &identity, None));
+    assert_eq!(challenge.code, Code::ACCESS_CHALLENGE);
+    let eap = challenge.concat(attr::EAP_MESSAGE).unwrap();
+    let state = challenge.attr(attr::STATE).unwrap().to_vec();
+    let (eap_id, value) = (eap[1], &eap[6..6 + usize::from(eap[5])]);
+    // EAP-Response/MD5-Challenge: MD5(id | password | challenge), the password being the MAC.
+    let mut h = Md5::new();
+    h.update([eap_id]);
+    h.update(mac.as_bytes());
+    h.update(value);
+    let mut answer = vec![2u8, eap_id, 0, 22, 4, 16];
+    answer.extend_from_slice(&h.finalize());
+    let first = exchange(&request(2, 2, &answer, Some(&state)));
+    assert_eq!(first.code, Code::ACCESS_ACCEPT);
+    // The same answer again, in a new RADIUS request.
+    let replay = exchange(&request(3, 3, &answer, Some(&state)));
+    assert_eq!(replay.code, Code::ACCESS_REJECT);
+    assert_eq!(
+        replay.concat(attr::EAP_MESSAGE).unwrap()[0],
+        4,
+        "EAP-Failure"
+    );
+    let rows = audit_rows(&s.db_url(), 2);
+    assert!(
+        rows.iter().any(|r| r.reason == "eap-state-replayed"),
+        "{rows:#?}"
+    );
+}
