@@ -25,6 +25,47 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     client: Vec<Spanned<RawClient>>,
+    eap_tls: Option<RawEapTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEapTls {
+    certificate: PathBuf,
+    private_key: PathBuf,
+    ca_files: Vec<PathBuf>,
+    #[serde(default)]
+    crl_files: Vec<PathBuf>,
+    min_tls: Option<String>,
+    max_tls: Option<String>,
+    fragment_size: Option<usize>,
+}
+
+/// The `[eap_tls]` table: where the server certificate, its key, the client trust anchors and
+/// the CRLs are (resolved against the config file's folder), and the TLS settings. The files are
+/// read by [`crate::server::eap_tls::load`] at start and on SIGHUP; `lines` says where each key
+/// is, so errors about a file name file:line and key.
+#[derive(Debug, Clone)]
+pub struct EapTlsFiles {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    pub ca_files: Vec<PathBuf>,
+    pub crl_files: Vec<PathBuf>,
+    pub min_tls: wardgate_eap::tls::TlsVersion,
+    pub max_tls: wardgate_eap::tls::TlsVersion,
+    pub fragment_size: usize,
+    /// "file:line: eap_tls.key" for each key, for error messages.
+    pub origin: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl EapTlsFiles {
+    /// "file:line: eap_tls.key", where `key` is written.
+    pub fn at(&self, key: &str) -> String {
+        self.origin
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| format!("eap_tls.{key}"))
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -149,6 +190,8 @@ pub struct Config {
     pub inventory_poll_ms: u64,
     pub duplicate_window_secs: u64,
     pub clients: Vec<Client>,
+    /// `[eap_tls]`; None: EAP-TLS is not enabled.
+    pub eap_tls: Option<EapTlsFiles>,
     /// Non-fatal findings (weak secrets and the like), printed at start.
     pub warnings: Vec<String>,
 }
@@ -528,10 +571,78 @@ vendor = "generic"
                 key_line("audit", "queue_capacity")
             ));
         }
+        let eap_tls = raw.eap_tls.and_then(|t| {
+            use wardgate_eap::tls::TlsVersion;
+            let mut origin = std::collections::BTreeMap::new();
+            for key in [
+                "certificate",
+                "private_key",
+                "ca_files",
+                "crl_files",
+                "min_tls",
+                "max_tls",
+                "fragment_size",
+            ] {
+                origin.insert(
+                    key,
+                    format!("{file}:{}: eap_tls.{key}", key_line("eap_tls", key)),
+                );
+            }
+            let mut ok = true;
+            let mut version =
+                |key: &'static str, v: Option<String>, default: TlsVersion| match v.as_deref() {
+                    None => default,
+                    Some("1.2") => TlsVersion::Tls12,
+                    Some("1.3") => TlsVersion::Tls13,
+                    Some(o) => {
+                        errors.push(format!(
+                            "{}: {o:?} is not one of \"1.2\", \"1.3\"",
+                            origin[key]
+                        ));
+                        ok = false;
+                        default
+                    }
+                };
+            let min_tls = version("min_tls", t.min_tls, TlsVersion::Tls12);
+            let max_tls = version("max_tls", t.max_tls, TlsVersion::Tls13);
+            if min_tls > max_tls {
+                errors.push(format!(
+                    "{}: the minimum TLS version is above max_tls",
+                    origin["min_tls"]
+                ));
+                ok = false;
+            }
+            let fragment_size = t.fragment_size.unwrap_or(1000);
+            if !(64..=16_384).contains(&fragment_size) {
+                errors.push(format!(
+                    "{}: {fragment_size} is not between 64 and 16384 octets",
+                    origin["fragment_size"]
+                ));
+                ok = false;
+            }
+            if t.ca_files.is_empty() {
+                errors.push(format!(
+                    "{}: name at least one CA file: client certificates are verified against it",
+                    origin["ca_files"]
+                ));
+                ok = false;
+            }
+            ok.then(|| EapTlsFiles {
+                certificate: rel(t.certificate),
+                private_key: rel(t.private_key),
+                ca_files: t.ca_files.into_iter().map(&rel).collect(),
+                crl_files: t.crl_files.into_iter().map(&rel).collect(),
+                min_tls,
+                max_tls,
+                fragment_size,
+                origin,
+            })
+        });
         if !errors.is_empty() {
             return Err(ConfigErrors(errors));
         }
         Ok(Config {
+            eap_tls,
             source: path.map(Path::to_path_buf),
             data_dir,
             auth_listen,
@@ -646,6 +757,7 @@ fn unreachable_default(e: ConfigErrors) -> Config {
         inventory_poll_ms: 1000,
         duplicate_window_secs: 30,
         clients: vec![],
+        eap_tls: None,
         warnings: vec![],
     }
 }
@@ -698,6 +810,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("w.toml:2: server.auth_listen:"), "{e}");
+    }
+
+    #[test]
+    fn eap_tls_table_paths_defaults_and_errors() {
+        use wardgate_eap::tls::TlsVersion;
+        let c = Config::from_toml_str("", None).unwrap();
+        assert!(c.eap_tls.is_none(), "no table: EAP-TLS not enabled");
+        let text = "[eap_tls]\ncertificate = \"tls/server.pem\"\nprivate_key = \"tls/server.key\"\nca_files = [\"tls/ca.pem\", \"/etc/pki/other.pem\"]\n";
+        let c = Config::from_toml_str(text, Some(Path::new("/etc/wardgate/w.toml"))).unwrap();
+        let t = c.eap_tls.unwrap();
+        assert_eq!(t.certificate, Path::new("/etc/wardgate/tls/server.pem"));
+        assert_eq!(t.ca_files[1], Path::new("/etc/pki/other.pem"));
+        assert_eq!(
+            (t.min_tls, t.max_tls),
+            (TlsVersion::Tls12, TlsVersion::Tls13)
+        );
+        assert_eq!(t.fragment_size, 1000);
+        assert!(t.crl_files.is_empty());
+        assert_eq!(
+            t.at("private_key"),
+            "/etc/wardgate/w.toml:3: eap_tls.private_key"
+        );
+
+        let text = "[eap_tls]\ncertificate = \"s.pem\"\nprivate_key = \"s.key\"\nca_files = []\nmin_tls = \"1.3\"\nmax_tls = \"1.2\"\nfragment_size = 10\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:4: eap_tls.ca_files"), "{e}");
+        assert!(e.contains("w.toml:5: eap_tls.min_tls"), "{e}");
+        assert!(e.contains("w.toml:7: eap_tls.fragment_size"), "{e}");
+        let text = "[eap_tls]\ncertificate = \"s.pem\"\nprivate_key = \"s.key\"\nca_files = [\"ca.pem\"]\nmax_tls = \"1.1\"\n";
+        let e = Config::from_toml_str(text, Some(Path::new("w.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("w.toml:5: eap_tls.max_tls: \"1.1\""), "{e}");
+    }
+
+    #[test]
+    fn eap_tls_files_that_cannot_be_read_name_the_key() {
+        let text = "[eap_tls]\ncertificate = \"missing.pem\"\nprivate_key = \"missing.key\"\nca_files = [\"ca.pem\"]\n";
+        let c = Config::from_toml_str(text, Some(Path::new("/nonexistent/w.toml"))).unwrap();
+        let e = crate::server::eap_tls::load(&c.eap_tls.unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("/nonexistent/w.toml:2: eap_tls.certificate: /nonexistent/missing.pem"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Request handling on the authentication port: authenticity checks (Message-Authenticator,
 //! BlastRADIUS flags), Status-Server, MAB, the policy decision, the reply and its audit record.
 
-use super::{Engine, State};
+use super::{Engine, State, eap_tls};
 use crate::config::Client;
 use crate::eap_mab;
 use crate::mab::{self, Kind};
@@ -94,30 +94,33 @@ pub struct Answer {
     pub known: bool,
 }
 
-/// Handles one authentic Access-Request or Status-Server.
+/// Handles one authentic Access-Request or Status-Server; None: drop it silently.
 pub fn handle(
     state: &State,
     engine: &Engine,
     client: &Client,
     src: SocketAddr,
     req: &Packet,
-) -> Answer {
+) -> Option<Answer> {
     if req.code == Code::STATUS_SERVER {
         Stats::bump(&state.stats.status_server);
         let mut reply = Packet::reply_to(req, Code::ACCESS_ACCEPT);
         reply.add(attr::REPLY_MESSAGE, b"Wardgate is alive".to_vec());
-        return Answer {
+        return Some(Answer {
             reply,
             audit: None,
             known: false,
-        };
+        });
     }
     let kind = mab::classify(req);
     let mut eap_reply = None;
+    // EAP-TLS: the keys for MS-MPPE-*-Key, and the certificate for the audit detail.
+    let mut tls_keys = None;
+    let mut cert_detail = None;
     let gate = match kind {
         Kind::Mab { mac, via_eap: true } => match eap_md5_step(client, mac, req) {
             eap_mab::Step::Challenge { eap, state: st } => {
-                return challenge(state, client, req, mac, &eap, st);
+                return Some(challenge(state, client, req, Some(mac), &eap, st));
             }
             eap_mab::Step::Verified { eap_id } => {
                 eap_reply = Some(eap_id);
@@ -129,6 +132,7 @@ pub fn handle(
                 if state.used_eap_states.first_use(st, now_secs) {
                     Gate::Passed {
                         mac,
+                        method: AuthMethod::Mab,
                         via: Some("eap-md5"),
                     }
                 } else {
@@ -154,7 +158,11 @@ pub fn handle(
             mac,
             via_eap: false,
         } => match mab::check_password(req, mac, client.mab_password, &client.secret) {
-            Ok(()) => Gate::Passed { mac, via: None },
+            Ok(()) => Gate::Passed {
+                mac,
+                method: AuthMethod::Mab,
+                via: None,
+            },
             Err(f) => Gate::Refused {
                 mac: Some(mac),
                 method: "mab",
@@ -168,6 +176,56 @@ pub fn handle(
             reason: "mab-no-mac",
             via: None,
         },
+        Kind::Eap if let Some(config) = state.eap_tls.load_full() => {
+            let calling = calling_mac(req);
+            match eap_tls::round(state, &config, client, req) {
+                eap_tls::Round::Discard => return None,
+                eap_tls::Round::Challenge { eap, state: st } => {
+                    return Some(challenge(state, client, req, calling, &eap, st.to_vec()));
+                }
+                eap_tls::Round::Authenticated { outcome, eap_id } => {
+                    eap_reply = Some(eap_id);
+                    let mut detail = eap_tls::certificate_detail(&outcome);
+                    tls_keys = Some(outcome.keys);
+                    match calling {
+                        Some(mac) => {
+                            cert_detail = Some(detail);
+                            Gate::Passed {
+                                mac,
+                                method: AuthMethod::EapTls,
+                                via: None,
+                            }
+                        }
+                        None => {
+                            if let serde_json::Value::Object(m) = &mut detail {
+                                m.insert("error".into(), "no Calling-Station-Id MAC".into());
+                            }
+                            cert_detail = Some(detail);
+                            Gate::Refused {
+                                mac: None,
+                                method: "eap-tls",
+                                reason: "eap-tls-no-mac",
+                                via: None,
+                            }
+                        }
+                    }
+                }
+                eap_tls::Round::Refused {
+                    reason,
+                    eap_id,
+                    error,
+                } => {
+                    eap_reply = Some(eap_id);
+                    cert_detail = error.map(|e| serde_json::json!({ "error": e }));
+                    Gate::Refused {
+                        mac: calling,
+                        method: "eap-tls",
+                        reason,
+                        via: None,
+                    }
+                }
+            }
+        }
         Kind::Eap => {
             // RFC 3579 2.6.3: a Reject in an EAP conversation carries EAP-Failure.
             eap_reply = req
@@ -175,25 +233,47 @@ pub fn handle(
                 .and_then(|e| e.get(1).copied());
             Gate::Refused {
                 // The endpoint is still known by the MAC the switch saw.
-                mac: req
-                    .attr(attr::CALLING_STATION_ID)
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .and_then(|s| MacAddr::parse(s).ok()),
+                mac: calling_mac(req),
                 method: "eap",
                 reason: "eap-method-not-enabled",
                 via: None,
             }
         }
     };
-    let outcome = decide(state, engine, client, req, gate);
-    let mut reply = match &outcome.segment {
+    let mut outcome = decide(state, engine, client, req, gate);
+    outcome.cert = cert_detail;
+    // The Access-Accept, if the decision gives a segment and everything in it encodes.
+    let accept = match &outcome.segment {
         Some(seg) => {
-            Stats::bump(&state.stats.accepted);
             let mut r = Packet::reply_to(req, Code::ACCESS_ACCEPT);
             render_segment(&mut r, seg, client);
             if let Some(id) = eap_reply {
                 r.add_split(attr::EAP_MESSAGE, &eap_mab::success(id));
             }
+            match &tls_keys {
+                // RFC 2548: the MSK halves, salt-encrypted with this request's authenticator.
+                Some(keys) => {
+                    let salt = rand::random::<[u8; 2]>();
+                    match keys.add_mppe_keys(&mut r, &client.secret, &req.authenticator, salt) {
+                        Ok(()) => Some(r),
+                        Err(e) => {
+                            tracing::error!(nas = %client.name, "MS-MPPE keys cannot be encoded: {e}");
+                            None
+                        }
+                    }
+                }
+                None => Some(r),
+            }
+        }
+        None => None,
+    };
+    if accept.is_none() && outcome.segment.is_some() {
+        outcome.segment = None;
+        outcome.reason = "mppe-key-encode-error";
+    }
+    let mut reply = match accept {
+        Some(r) => {
+            Stats::bump(&state.stats.accepted);
             r
         }
         None => {
@@ -207,11 +287,18 @@ pub fn handle(
     };
     // RFC 2865 5.33: every Proxy-State, unmodified and in order.
     reply.copy_proxy_state(req);
-    Answer {
+    Some(Answer {
         reply,
         audit: Some(audit_record(engine, client, src, &outcome)),
         known: outcome.known,
-    }
+    })
+}
+
+/// The MAC the switch saw, from Calling-Station-Id.
+fn calling_mac(req: &Packet) -> Option<MacAddr> {
+    req.attr(attr::CALLING_STATION_ID)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|s| MacAddr::parse(s).ok())
 }
 
 /// The EAP-MD5 step for MAB over EAP: the clock is read once here, the machine is pure.
@@ -250,16 +337,17 @@ fn eap_md5_step(client: &Client, mac: MacAddr, req: &Packet) -> eap_mab::Step {
     machine.handle(&eap, &input)
 }
 
-/// Access-Challenge carrying the EAP-MD5 request and the State; not a decision, so no audit row.
+/// Access-Challenge carrying an EAP request (EAP-MD5 or EAP-TLS) and the State; not a decision,
+/// so no audit row.
 fn challenge(
     state: &State,
     client: &Client,
     req: &Packet,
-    mac: MacAddr,
+    mac: Option<MacAddr>,
     eap: &[u8],
     st: Vec<u8>,
 ) -> Answer {
-    tracing::debug!(nas = %client.name, mac = %mac, "MAB over EAP: sent EAP-MD5 challenge");
+    tracing::debug!(nas = %client.name, mac = ?mac, eap_type = ?eap.get(4), "sent an EAP request in an Access-Challenge");
     Stats::bump(&state.stats.challenged);
     let mut reply = Packet::reply_to(req, Code::ACCESS_CHALLENGE);
     reply.add_split(attr::EAP_MESSAGE, eap);
@@ -268,14 +356,16 @@ fn challenge(
     Answer {
         reply,
         audit: None,
-        known: state.inventory.load().devices.contains_key(&mac),
+        known: mac.is_some_and(|m| state.inventory.load().devices.contains_key(&m)),
     }
 }
 
-/// The outcome of the MAB password check (PAP, CHAP or EAP-MD5), before the policy.
+/// The outcome of authentication (MAB password by PAP, CHAP or EAP-MD5; EAP-TLS), before the
+/// policy.
 enum Gate {
     Passed {
         mac: MacAddr,
+        method: AuthMethod,
         via: Option<&'static str>,
     },
     Refused {
@@ -297,6 +387,8 @@ struct Handled<'e> {
     decision: Option<Decision>,
     segment: Option<&'e wardgate_policy::Segment>,
     reason: &'static str,
+    /// EAP-TLS: the client certificate (or the failure), for the audit detail.
+    cert: Option<serde_json::Value>,
 }
 
 fn decide<'e>(
@@ -310,8 +402,8 @@ fn decide<'e>(
         .attr(attr::USER_NAME)
         .map(|v| String::from_utf8_lossy(v).into_owned());
     let inventory = state.inventory.load();
-    let (mac, via) = match gate {
-        Gate::Passed { mac, via } => (mac, via),
+    let (mac, method, via) = match gate {
+        Gate::Passed { mac, method, via } => (mac, method, via),
         Gate::Refused {
             mac,
             method,
@@ -327,14 +419,17 @@ fn decide<'e>(
                 decision: None,
                 segment: None,
                 reason,
+                cert: None,
             };
         }
     };
+    // EAP-TLS: the device is found by the MAC the switch saw, for now; by certificate identity
+    // (SAN, CN or fingerprint) is issue 3's next step.
     let device = inventory.devices.get(&mac).cloned();
     let known = device.is_some();
     let (minute_of_day, weekday) = state.clock.get();
     let facts = Facts {
-        method: AuthMethod::Mab,
+        method,
         mac: Some(mac),
         user: user.clone(),
         device,
@@ -358,12 +453,13 @@ fn decide<'e>(
     Handled {
         mac: Some(mac),
         user,
-        method: "mab",
+        method: method.as_str(),
         via,
         known,
         segment,
         reason,
         decision: Some(decision),
+        cert: None,
     }
 }
 
@@ -407,12 +503,16 @@ fn audit_record(engine: &Engine, client: &Client, src: SocketAddr, o: &Handled<'
         }
         .into(),
         reason: o.reason.into(),
-        detail: audit_detail(&monitored, o.via),
+        detail: audit_detail(&monitored, o.via, o.cert.as_ref()),
     }
 }
 
 /// The audit `detail` JSON: monitor-mode hits and how the password came (`"eap": "eap-md5"`).
-fn audit_detail(monitored: &[serde_json::Value], via: Option<&str>) -> Option<String> {
+fn audit_detail(
+    monitored: &[serde_json::Value],
+    via: Option<&str>,
+    cert: Option<&serde_json::Value>,
+) -> Option<String> {
     let mut d = serde_json::Map::new();
     if !monitored.is_empty() {
         d.insert(
@@ -422,6 +522,9 @@ fn audit_detail(monitored: &[serde_json::Value], via: Option<&str>) -> Option<St
     }
     if let Some(v) = via {
         d.insert("eap".into(), serde_json::Value::from(v));
+    }
+    if let Some(c) = cert {
+        d.insert("eap_tls".into(), c.clone());
     }
     (!d.is_empty()).then(|| serde_json::Value::Object(d).to_string())
 }

@@ -6,11 +6,8 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod decision_log;
-#[allow(
-    dead_code,
-    reason = "EAP-TLS (issue 3) stores its conversations here once it is wired in"
-)]
 pub mod eap_sessions;
+pub mod eap_tls;
 pub mod inventory;
 pub mod notices;
 pub mod stats;
@@ -93,7 +90,18 @@ pub struct State {
     pub cache: ReplyCache,
     pub notices: notices::DropNotices,
     pub used_eap_states: crate::eap_mab::UsedStates,
+    /// `[eap_tls]` built; None: EAP-TLS is not enabled. Swapped on SIGHUP; conversations in
+    /// flight keep the configuration they started with.
+    pub eap_tls: arc_swap::ArcSwapOption<wardgate_eap::tls::EapTlsConfig>,
+    /// EAP-TLS conversations between rounds, keyed by State.
+    pub eap_sessions: eap_sessions::EapSessions<wardgate_eap::tls::EapTlsState>,
 }
+
+/// How long an EAP conversation waits for the NAS's next round (FreeRADIUS: 60 s).
+const EAP_SESSION_LIFETIME: Duration = Duration::from_secs(60);
+/// EAP conversations in flight, in all and per NAS.
+const EAP_SESSIONS_MAX: usize = 10_000;
+const EAP_SESSIONS_PER_NAS: usize = 2_000;
 
 /// Loads the policy folder, reporting every error as file:line; `request."..."` conditions are
 /// checked against the dictionary.
@@ -144,6 +152,19 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    let eap_tls = match &config.eap_tls {
+        Some(files) => {
+            let c = eap_tls::load(files).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(
+                min_tls = ?files.min_tls,
+                max_tls = ?files.max_tls,
+                fragment_size = files.fragment_size,
+                "EAP-TLS enabled"
+            );
+            Some(Arc::new(c))
+        }
+        None => None,
+    };
     let store = open_store(config).await?;
     let inventory = Inventory::load(&store)
         .await
@@ -171,6 +192,12 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
         clock: LocalClock::new(),
         notices: notices::DropNotices::default(),
         used_eap_states: crate::eap_mab::UsedStates::default(),
+        eap_tls: arc_swap::ArcSwapOption::new(eap_tls),
+        eap_sessions: eap_sessions::EapSessions::new(
+            EAP_SESSION_LIFETIME,
+            EAP_SESSIONS_MAX,
+            EAP_SESSIONS_PER_NAS,
+        ),
         cache: ReplyCache::new(Duration::from_secs(config.duplicate_window_secs), 65_536),
     });
 
@@ -248,6 +275,7 @@ pub fn reload(state: &State, running: &Config) {
                         );
                     }
                 }
+                reload_eap_tls(state, c.eap_tls.as_ref());
                 (c.clients, c.policy_dir)
             }
             None => (
@@ -264,6 +292,26 @@ pub fn reload(state: &State, running: &Config) {
             state.engine.store(Arc::new(engine));
         }
         Err(e) => tracing::error!("reload refused, the running policy stays:\n{e:#}"),
+    }
+}
+
+/// Swaps in the EAP-TLS configuration of a reloaded config file (certificate, key, CAs and CRLs
+/// read again); if it does not build, the running one stays.
+fn reload_eap_tls(state: &State, files: Option<&crate::config::EapTlsFiles>) {
+    match files {
+        None => {
+            if state.eap_tls.load().is_some() {
+                tracing::info!("reload: [eap_tls] removed; EAP-TLS is no longer enabled");
+            }
+            state.eap_tls.store(None);
+        }
+        Some(f) => match eap_tls::load(f) {
+            Ok(c) => {
+                tracing::info!("reload: EAP-TLS certificates and settings read again");
+                state.eap_tls.store(Some(Arc::new(c)));
+            }
+            Err(e) => tracing::error!("reload: [eap_tls] refused, the running one stays: {e}"),
+        },
     }
 }
 
@@ -417,7 +465,13 @@ fn handle_datagram(state: &State, port: Port, src: SocketAddr, data: &[u8]) -> O
         }
     }
     let answer = match (port, req.code) {
-        (Port::Auth, _) => auth::handle(state, &engine, client, src, &req),
+        (Port::Auth, _) => match auth::handle(state, &engine, client, src, &req) {
+            Some(a) => a,
+            None => {
+                state.cache.forget(&key);
+                return None;
+            }
+        },
         (Port::Acct, Code::STATUS_SERVER) => acct::status(state, &req),
         (Port::Acct, _) => acct::handle(state, client, src, &req),
     };

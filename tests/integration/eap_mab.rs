@@ -7,35 +7,6 @@ use std::process::Command;
 
 const PUMP_CSV: &str = include_str!("../fixtures/eap-mab-infusion-pump.csv");
 
-/// What eapol_test printed, and whether it succeeded.
-struct EapolRun {
-    ok: bool,
-    output: String,
-}
-
-impl EapolRun {
-    /// eapol_test prints each received attribute as `Attribute 81 (Tunnel-Private-Group-Id)
-    /// length=N` followed by `Value: 313130`, the octets in hex (a tag octet, if any, first).
-    fn vlan(&self) -> Option<String> {
-        let mut lines = self.output.lines();
-        while let Some(l) = lines.next() {
-            if l.contains("(Tunnel-Private-Group-Id)") {
-                let v = lines.next()?.trim().strip_prefix("Value: ")?;
-                let octets: Vec<u8> = (0..v.len() / 2)
-                    .map(|i| u8::from_str_radix(&v[2 * i..2 * i + 2], 16))
-                    .collect::<Result<_, _>>()
-                    .ok()?;
-                let text = match octets.split_first() {
-                    Some((&tag, rest)) if tag < 0x20 => rest,
-                    _ => &octets[..],
-                };
-                return Some(String::from_utf8_lossy(text).into_owned());
-            }
-        }
-        None
-    }
-}
-
 fn eapol_test(s: &Server, mac: &str, identity: &str, password: &str) -> EapolRun {
     eapol_test_method(s, "MD5", mac, identity, password)
 }

@@ -35,6 +35,8 @@ pub struct Options {
     pub devices_csv: Option<String>,
     /// None: SQLite in the test's data folder.
     pub database_url: Option<String>,
+    /// Appended to the config as written (e.g. an `[eap_tls]` table).
+    pub extra_config: String,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             ),
             devices_csv: None,
             database_url: None,
+            extra_config: String::new(),
         }
     }
 }
@@ -57,7 +60,8 @@ impl Server {
         std::fs::write(
             &config,
             format!(
-                "[server]\ndata_dir = \"{data}\"\nauth_listen = [\"127.0.0.1:0\"]\nacct_listen = [\"127.0.0.1:0\"]\nlog_format = \"json\"\ninventory_poll_ms = 100\ndictionary = \"{dict}\"\n\n[policy]\ndir = \"{policy}\"\n\n[audit]\nflush_ms = 50\n\n{database}{clients}",
+                "[server]\ndata_dir = \"{data}\"\nauth_listen = [\"127.0.0.1:0\"]\nacct_listen = [\"127.0.0.1:0\"]\nlog_format = \"json\"\ninventory_poll_ms = 100\ndictionary = \"{dict}\"\n\n[policy]\ndir = \"{policy}\"\n\n[audit]\nflush_ms = 50\n\n{database}{clients}\n{extra}",
+                extra = opts.extra_config,
                 database = opts
                     .database_url
                     .as_ref()
@@ -326,4 +330,33 @@ pub fn audit_rows(url: &str, min: usize) -> Vec<wardgate_store::AuditRecord> {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
+}
+
+/// What eapol_test printed, and whether it succeeded.
+pub struct EapolRun {
+    pub ok: bool,
+    pub output: String,
+}
+
+impl EapolRun {
+    /// eapol_test prints each received attribute as `Attribute 81 (Tunnel-Private-Group-Id)
+    /// length=N` followed by `Value: 313130`, the octets in hex (a tag octet, if any, first).
+    pub fn vlan(&self) -> Option<String> {
+        let mut lines = self.output.lines();
+        while let Some(l) = lines.next() {
+            if l.contains("(Tunnel-Private-Group-Id)") {
+                let v = lines.next()?.trim().strip_prefix("Value: ")?;
+                let octets: Vec<u8> = (0..v.len() / 2)
+                    .map(|i| u8::from_str_radix(&v[2 * i..2 * i + 2], 16))
+                    .collect::<Result<_, _>>()
+                    .ok()?;
+                let text = match octets.split_first() {
+                    Some((&tag, rest)) if tag < 0x20 => rest,
+                    _ => &octets[..],
+                };
+                return Some(String::from_utf8_lossy(text).into_owned());
+            }
+        }
+        None
+    }
 }

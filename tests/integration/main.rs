@@ -4,6 +4,7 @@
 
 mod cli;
 mod eap_mab;
+mod eap_tls;
 mod harness;
 mod mab;
 mod postgres;

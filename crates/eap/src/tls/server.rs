@@ -51,16 +51,16 @@ impl FailureReason {
     /// Stable reason code.
     pub fn code(&self) -> &'static str {
         match self {
-            FailureReason::Malformed(_) => "eap_malformed",
-            FailureReason::Fragment(_) => "eap_tls_malformed",
-            FailureReason::UnexpectedCode(_) => "eap_unexpected_code",
-            FailureReason::UnexpectedType(_) => "eap_unexpected_type",
-            FailureReason::PeerNak(_) => "eap_peer_nak",
-            FailureReason::Tls(_) => "tls_handshake_failed",
-            FailureReason::Buffer(_) => "tls_buffer",
-            FailureReason::ProtocolViolation(_) => "eap_tls_protocol_violation",
-            FailureReason::TooManyRounds => "eap_tls_too_many_rounds",
-            FailureReason::Keys(_) => "eap_tls_key_export",
+            FailureReason::Malformed(_) => "eap-malformed",
+            FailureReason::Fragment(_) => "eap-tls-malformed",
+            FailureReason::UnexpectedCode(_) => "eap-unexpected-code",
+            FailureReason::UnexpectedType(_) => "eap-unexpected-type",
+            FailureReason::PeerNak(_) => "eap-peer-nak",
+            FailureReason::Tls(_) => "tls-handshake-failed",
+            FailureReason::Buffer(_) => "tls-buffer",
+            FailureReason::ProtocolViolation(_) => "eap-tls-protocol-violation",
+            FailureReason::TooManyRounds => "eap-tls-too-many-rounds",
+            FailureReason::Keys(_) => "eap-tls-key-export",
         }
     }
 }

@@ -402,7 +402,7 @@ fn unknown_ca_client_gets_alert_then_failure() {
         let r = run(&config, peer);
         let reason = assert_failure(&r);
         assert!(matches!(reason, FailureReason::Tls(_)), "{reason:?}");
-        assert_eq!(reason.code(), "tls_handshake_failed");
+        assert_eq!(reason.code(), "tls-handshake-failed");
         let alert = r.peer.tls_error.as_ref().expect("peer received the alert");
         assert!(
             matches!(alert, rustls::Error::AlertReceived(_)),
@@ -580,13 +580,13 @@ fn bad_length_field_fails() {
         id,
         vec![FLAG_LENGTH, 0, 0, 0, 10, 0x16, 3, 3],
     ));
-    expect_failure(step, "eap_tls_malformed");
+    expect_failure(step, "eap-tls-malformed");
 
     // L bit with a truncated length.
     let (state, id) = started(&config);
     expect_failure(
         state.handle(&tls_response(id, vec![FLAG_LENGTH, 0, 0])),
-        "eap_tls_malformed",
+        "eap-tls-malformed",
     );
 
     // Fragments that carry more than L announced.
@@ -600,11 +600,11 @@ fn bad_length_field_fails() {
     let step = step
         .state
         .handle(&tls_response(ack.identifier, vec![0, 4, 5]));
-    expect_failure(step, "eap_tls_malformed");
+    expect_failure(step, "eap-tls-malformed");
 
     // Truncated EAP packet (Length beyond the buffer).
     let (state, id) = started(&config);
-    expect_failure(state.handle(&[2, id, 0, 40, 13, 0]), "eap_malformed");
+    expect_failure(state.handle(&[2, id, 0, 40, 13, 0]), "eap-malformed");
 }
 
 #[test]
@@ -617,7 +617,7 @@ fn fragments_over_the_size_limit_fail() {
     let mut big = vec![FLAG_LENGTH | FLAG_MORE];
     big.extend_from_slice(&100_000u32.to_be_bytes());
     big.extend_from_slice(&[0x16; 100]);
-    expect_failure(state.handle(&tls_response(id, big)), "eap_tls_malformed");
+    expect_failure(state.handle(&tls_response(id, big)), "eap-tls-malformed");
 
     // No L, fragments keep coming past the limit.
     let (mut state, mut id) = started(&config);
@@ -630,7 +630,7 @@ fn fragments_over_the_size_limit_fail() {
         let reply = Packet::decode(step.reply.as_ref().unwrap()).unwrap();
         if reply.code == Code::Failure {
             assert!(round >= 2);
-            expect_failure(step, "eap_tls_malformed");
+            expect_failure(step, "eap-tls-malformed");
             break;
         }
         assert!(round < 3);
@@ -655,11 +655,11 @@ fn nak_wrong_type_wrong_code_and_stale_identifier() {
     let md5 = Packet::response(id, EapType::Md5Challenge, vec![1])
         .encode()
         .unwrap();
-    expect_failure(state.handle(&md5), "eap_unexpected_type");
+    expect_failure(state.handle(&md5), "eap-unexpected-type");
 
     let (state, id) = started(&config);
     let req = Packet::request(id, EapType::Tls, vec![0]).encode().unwrap();
-    expect_failure(state.handle(&req), "eap_unexpected_code");
+    expect_failure(state.handle(&req), "eap-unexpected-code");
 
     let (state, id) = started(&config);
     let stale = tls_response(id.wrapping_sub(1), vec![0]);
@@ -670,12 +670,12 @@ fn nak_wrong_type_wrong_code_and_stale_identifier() {
     let (state, id) = started(&config);
     expect_failure(
         state.handle(&tls_response(id, vec![0])),
-        "eap_tls_protocol_violation",
+        "eap-tls-protocol-violation",
     );
 
     let (state, id) = started(&config);
     let partial = tls_response(id, vec![0, 0x16, 3, 1, 0, 2, 0xff, 0xff]);
-    expect_failure(state.handle(&partial), "eap_tls_protocol_violation");
+    expect_failure(state.handle(&partial), "eap-tls-protocol-violation");
 
     let (state, id) = started(&config);
     let garbage = tls_response(id, vec![0, 0x16, 3, 1, 0, 4, 0xff, 0, 0, 0]);
@@ -689,7 +689,7 @@ fn nak_wrong_type_wrong_code_and_stale_identifier() {
     assert_eq!(alert.data.get(1), Some(&0x15), "TLS alert record");
     expect_failure(
         step.state.handle(&tls_response(alert.identifier, vec![0])),
-        "tls_handshake_failed",
+        "tls-handshake-failed",
     );
 }
 
