@@ -117,6 +117,7 @@ pub fn handle(
     // EAP-TLS: the keys for MS-MPPE-*-Key, and the certificate for the audit detail.
     let mut tls_keys = None;
     let mut cert_detail = None;
+    let mut cert_facts = None;
     let gate = match kind {
         Kind::Mab { mac, via_eap: true } => match eap_md5_step(client, mac, req) {
             eap_mab::Step::Challenge { eap, state: st } => {
@@ -186,6 +187,10 @@ pub fn handle(
                 eap_tls::Round::Authenticated { outcome, eap_id } => {
                     eap_reply = Some(eap_id);
                     let mut detail = eap_tls::certificate_detail(&outcome);
+                    let now_unix = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                    cert_facts = eap_tls::cert_facts(&outcome, now_unix);
                     tls_keys = Some(outcome.keys);
                     match calling {
                         Some(mac) => {
@@ -240,7 +245,7 @@ pub fn handle(
             }
         }
     };
-    let mut outcome = decide(state, engine, client, req, gate);
+    let mut outcome = decide(state, engine, client, req, gate, cert_facts);
     outcome.cert = cert_detail;
     // The Access-Accept, if the decision gives a segment and everything in it encodes.
     let accept = match &outcome.segment {
@@ -397,6 +402,7 @@ fn decide<'e>(
     client: &Client,
     req: &Packet,
     gate: Gate,
+    cert: Option<wardgate_policy::CertFacts>,
 ) -> Handled<'e> {
     let user = req
         .attr(attr::USER_NAME)
@@ -443,6 +449,7 @@ fn decide<'e>(
         minute_of_day,
         weekday,
         request: engine.request_facts(&state.dict, req),
+        cert,
     };
     let decision = engine.policy.evaluate(&facts);
     let segment = match &decision.outcome {

@@ -211,3 +211,108 @@ pub fn certificate_detail(outcome: &TlsOutcome) -> serde_json::Value {
     }
     serde_json::Value::Object(d)
 }
+
+/// The client's leaf certificate as policy facts; `now_unix` (seconds) is the server's clock,
+/// for the days to expiry. None without a certificate or when it does not parse.
+pub fn cert_facts(outcome: &TlsOutcome, now_unix: i64) -> Option<wardgate_policy::CertFacts> {
+    cert_facts_of(outcome.peer_certificates.first()?.as_ref(), now_unix)
+}
+
+/// [`cert_facts`] of one DER certificate.
+fn cert_facts_of(leaf: &[u8], now_unix: i64) -> Option<wardgate_policy::CertFacts> {
+    use sha2::Digest;
+    use x509_parser::extensions::GeneralName;
+    use x509_parser::public_key::PublicKey;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf).ok()?;
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for name in &ext.value.general_names {
+            match name {
+                GeneralName::DNSName(s) | GeneralName::RFC822Name(s) | GeneralName::URI(s) => {
+                    sans.push((*s).to_string());
+                }
+                GeneralName::IPAddress(b) => {
+                    if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                        sans.push(std::net::Ipv4Addr::from(a).to_string());
+                    } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                        sans.push(std::net::Ipv6Addr::from(a).to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let spki = cert.public_key();
+    let oid = spki.algorithm.algorithm.to_id_string();
+    let (key_algorithm, key_bits) = match (oid.as_str(), spki.parsed()) {
+        // rsaEncryption, RSASSA-PSS
+        ("1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10", Ok(k)) => {
+            ("rsa".to_string(), k.key_size())
+        }
+        // id-ecPublicKey: the uncompressed point gives 528 for P-521.
+        ("1.2.840.10045.2.1", Ok(k @ PublicKey::EC(_))) => {
+            ("ec".to_string(), k.key_size().min(521))
+        }
+        ("1.3.101.112", _) => ("ed25519".to_string(), 256),
+        ("1.3.101.113", _) => ("ed448".to_string(), 456),
+        (_, Ok(k)) => (oid.clone(), k.key_size()),
+        (_, Err(_)) => (oid.clone(), 0),
+    };
+    let not_after = cert.validity().not_after.timestamp();
+    Some(wardgate_policy::CertFacts {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        sans,
+        serial: hex::encode(cert.raw_serial()),
+        fingerprint_sha256: hex::encode(sha2::Sha256::digest(leaf)),
+        days_to_expiry: (not_after - now_unix).div_euclid(86_400),
+        key_algorithm,
+        key_bits: u32::try_from(key_bits).unwrap_or(u32::MAX),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, DnType, KeyPair, SanType, SerialNumber};
+
+    fn cert(key: &KeyPair, not_after_unix: i64) -> Vec<u8> {
+        let mut p = CertificateParams::new(vec!["ws-042.hospital.example".to_string()]).unwrap();
+        p.subject_alt_names
+            .push(SanType::IpAddress("10.1.2.3".parse().unwrap()));
+        p.distinguished_name
+            .push(DnType::CommonName, "host/ws-042.hospital.example");
+        p.serial_number = Some(SerialNumber::from(vec![0x5e, 0xed]));
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(not_after_unix).unwrap();
+        p.self_signed(key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn certificate_facts_from_the_leaf() {
+        let now = 1_800_000_000;
+        let der = cert(&KeyPair::generate().unwrap(), now + 10 * 86_400 + 3600);
+        let f = cert_facts_of(&der, now).unwrap();
+        assert_eq!(f.subject, "CN=host/ws-042.hospital.example");
+        assert_eq!(f.issuer, f.subject);
+        assert_eq!(f.sans, vec!["ws-042.hospital.example", "10.1.2.3"]);
+        assert_eq!(f.serial, "5eed");
+        assert_eq!(f.fingerprint_sha256.len(), 64);
+        assert_eq!(
+            f.fingerprint_sha256,
+            f.fingerprint_sha256.to_ascii_lowercase()
+        );
+        assert_eq!(f.days_to_expiry, 10);
+        assert_eq!((f.key_algorithm.as_str(), f.key_bits), ("ec", 256));
+        // An hour past notAfter is day -1.
+        let f = cert_facts_of(&der, now + 10 * 86_400 + 7200).unwrap();
+        assert_eq!(f.days_to_expiry, -1);
+        let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let f = cert_facts_of(&cert(&p384, now + 86_400), now).unwrap();
+        assert_eq!((f.key_algorithm.as_str(), f.key_bits), ("ec", 384));
+        let ed = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let f = cert_facts_of(&cert(&ed, now + 86_400), now).unwrap();
+        assert_eq!((f.key_algorithm.as_str(), f.key_bits), ("ed25519", 256));
+        assert!(cert_facts_of(b"not a certificate", now).is_none());
+    }
+}

@@ -1,7 +1,8 @@
 //! EAP-TLS end to end with the real eapol_test as switch and supplicant, TLS 1.2 and 1.3, and
 //! certificates made by the test (rcgen): EAP-Success with MS-MPPE keys equal to eapol_test's own
-//! MSK, the staff VLAN for a labelled workstation, and failures (unknown CA, expired certificate)
-//! with their audit rows.
+//! MSK, the staff VLAN for a labelled workstation, the remediation VLAN for a certificate that
+//! expires soon (certificate facts in the policy), failures (unknown CA, expired certificate,
+//! revoked by a CRL file) with their audit rows, and EAP without Message-Authenticator dropped.
 
 use crate::harness::*;
 use rcgen::{
@@ -41,14 +42,29 @@ fn leaf(
     chain: &[&str],
     expired: bool,
 ) -> (PathBuf, PathBuf) {
+    leaf_with(dir, name, cn, eku, issuer, chain, |params| {
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+    })
+}
+
+/// [`leaf`] with the parameters adjusted by `adjust` (serial number, validity).
+fn leaf_with(
+    dir: &Path,
+    name: &str,
+    cn: &str,
+    eku: ExtendedKeyUsagePurpose,
+    issuer: &Issuer<'_, KeyPair>,
+    chain: &[&str],
+    adjust: impl FnOnce(&mut CertificateParams),
+) -> (PathBuf, PathBuf) {
     let mut params =
         CertificateParams::new(vec![cn.trim_start_matches("host/").to_string()]).unwrap();
     params.distinguished_name.push(DnType::CommonName, cn);
     params.extended_key_usages = vec![eku];
-    if expired {
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    }
+    adjust(&mut params);
     let key = KeyPair::generate().unwrap();
     let cert = params.signed_by(&key, issuer).unwrap();
     let mut pem = cert.pem();
@@ -408,4 +424,173 @@ fn a_round_with_an_unknown_state_is_rejected() {
     let rows = audit_rows(&s.db_url(), 1);
     assert_eq!(rows[0].reason, "eap-session-unknown");
     assert_eq!(rows[0].method, "eap-tls");
+}
+
+#[test]
+fn client_certificate_revoked_by_a_crl_file_fails_with_an_audit_row() {
+    let pki = Pki::new();
+    let revoked_serial: u64 = 0x5eed_1234;
+    let client = leaf_with(
+        pki.dir.path(),
+        "ws-042-revoked",
+        IDENTITY,
+        ExtendedKeyUsagePurpose::ClientAuth,
+        &pki.ca,
+        &[],
+        |p| p.serial_number = Some(rcgen::SerialNumber::from(revoked_serial)),
+    );
+    let good = pki.client("ws-042");
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2025, 1, 1),
+        next_update: rcgen::date_time_ymd(2099, 1, 1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from(revoked_serial),
+            revocation_time: rcgen::date_time_ymd(2025, 6, 1),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&pki.ca)
+    .unwrap();
+    let crl_pem = pki.dir.path().join("root.crl.pem");
+    std::fs::write(&crl_pem, crl.pem().unwrap()).unwrap();
+    let s = Server::start(Options {
+        devices_csv: Some(WORKSTATION_CSV.to_string()),
+        extra_config: format!(
+            "{}crl_files = [\"{}\"]\n",
+            pki.eap_tls_table(1000),
+            crl_pem.display()
+        ),
+        ..Options::default()
+    });
+    let r = eapol_tls(&s, &pki, &client, true);
+    assert!(!r.ok, "{}", r.output);
+    assert!(r.output.contains("FAILURE"), "{}", r.output);
+    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
+    assert_eq!(r.vlan(), None, "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].method, "eap-tls");
+    assert_eq!(rows[0].result, "reject");
+    assert_eq!(rows[0].reason, "tls-handshake-failed");
+    assert!(
+        rows[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .contains("revoked"),
+        "{:#?}",
+        rows[0]
+    );
+    // A certificate of the same CA that the CRL does not list still authenticates.
+    assert_success_with_keys(&eapol_tls(&s, &pki, &good, true), &s);
+}
+
+/// RFC 3579 3.2: an Access-Request with EAP-Message and no Message-Authenticator is discarded
+/// silently, even from a client that does not otherwise require one. Driven with a raw client:
+/// eapol_test always sends Message-Authenticator.
+#[test]
+fn an_eap_request_without_message_authenticator_is_dropped() {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    use wardgate_radius::{Code, Packet, SharedSecret, attr};
+
+    let pki = Pki::new();
+    let s = Server::start(Options {
+        clients: format!(
+            "[[client]]\nname = \"sw-test\"\naddress = \"127.0.0.1\"\nsecret = \"{SECRET}\"\nvendor = \"generic\"\nrequire_message_authenticator = false\n"
+        ),
+        devices_csv: Some(WORKSTATION_CSV.to_string()),
+        extra_config: pki.eap_tls_table(1000),
+        ..Options::default()
+    });
+    let secret = SharedSecret::new(SECRET.as_bytes().to_vec());
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let identity = |id: u8| {
+        let mut p = Packet::new(Code::ACCESS_REQUEST, id, [id; 16]);
+        p.add(attr::USER_NAME, IDENTITY.as_bytes().to_vec());
+        p.add(attr::CALLING_STATION_ID, b"3C-52-82-11-22-33".to_vec());
+        // EAP-Response/Identity, identifier 1.
+        let mut eap = vec![2, 1, 0, 0, 1];
+        eap.extend_from_slice(IDENTITY.as_bytes());
+        let len = u16::try_from(eap.len()).unwrap().to_be_bytes();
+        eap[2..4].copy_from_slice(&len);
+        p.add(attr::EAP_MESSAGE, eap);
+        p
+    };
+    let mut buf = [0u8; 4096];
+    sock.send_to(
+        &identity(11).encode_request(&secret, false).unwrap(),
+        s.auth,
+    )
+    .unwrap();
+    assert!(
+        sock.recv_from(&mut buf).is_err(),
+        "EAP without Message-Authenticator must get no reply"
+    );
+    // The server is still there: the same request with Message-Authenticator is answered with
+    // the EAP-TLS Start.
+    sock.send_to(&identity(12).encode_request(&secret, true).unwrap(), s.auth)
+        .unwrap();
+    let (n, _) = sock.recv_from(&mut buf).expect("a reply");
+    let reply = Packet::decode(&buf[..n]).unwrap();
+    assert_eq!(reply.identifier, 12);
+    assert_eq!(reply.code, Code::ACCESS_CHALLENGE);
+    let eap = reply.concat(attr::EAP_MESSAGE).unwrap();
+    assert_eq!((eap[0], eap[4]), (1, 13), "EAP-Request/EAP-TLS: {eap:?}");
+    assert!(reply.attr(attr::STATE).is_some());
+}
+
+/// The shipped `workstation-cert-expiring` rule: a certificate expiring in 10 days puts the
+/// workstation in the remediation VLAN; one valid for 300 more days gets the staff VLAN.
+#[test]
+fn a_workstation_certificate_expiring_soon_gets_the_remediation_vlan() {
+    let pki = Pki::new();
+    let s = pki.server(1000);
+    let valid_for = |days: i64| {
+        move |p: &mut CertificateParams| {
+            let now = time::OffsetDateTime::now_utc();
+            p.not_before = now - time::Duration::days(1);
+            p.not_after = now + time::Duration::days(days) + time::Duration::hours(1);
+        }
+    };
+    let expiring = leaf_with(
+        pki.dir.path(),
+        "ws-042-expiring",
+        IDENTITY,
+        ExtendedKeyUsagePurpose::ClientAuth,
+        &pki.ca,
+        &[],
+        valid_for(10),
+    );
+    let fresh = leaf_with(
+        pki.dir.path(),
+        "ws-042-fresh",
+        IDENTITY,
+        ExtendedKeyUsagePurpose::ClientAuth,
+        &pki.ca,
+        &[],
+        valid_for(300),
+    );
+    let r = eapol_tls(&s, &pki, &expiring, true);
+    assert_success_with_keys(&r, &s);
+    assert_eq!(r.vlan().as_deref(), Some("250"), "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows[0].rule.as_deref(), Some("workstation-cert-expiring"));
+    assert_eq!(rows[0].segment.as_deref(), Some("remediation"));
+    assert_eq!(rows[0].vlan, Some(250));
+    let r = eapol_tls(&s, &pki, &fresh, true);
+    assert_success_with_keys(&r, &s);
+    assert_eq!(r.vlan().as_deref(), Some("200"), "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 2);
+    assert!(
+        rows.iter()
+            .any(|r| r.rule.as_deref() == Some("staff-workstations") && r.vlan == Some(200)),
+        "{rows:#?}"
+    );
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 use toml::de::DeTable;
 
 use crate::catalog::check_request;
-use crate::model::{AuthMethod, Facts};
+use crate::model::{AuthMethod, CertFacts, Facts};
 use crate::walk::{Diag, Val};
 
 /// NAS-Port-Type value names (RFC 2865, 4603, 4437, 7155 and the FreeRADIUS dictionary spelling).
@@ -63,7 +63,21 @@ pub(crate) const CONDITION_KEYS: &[&str] = &[
     "request.\"Attr-Name\"",
     "time",
     "days",
+    "cert.<fact>",
 ];
+
+pub(crate) const CERT_KEYS: &[&str] = &[
+    "issuer",
+    "subject",
+    "san",
+    "fingerprint",
+    "key_algorithm",
+    "key_bits_below",
+    "expires_within_days",
+];
+
+/// Key algorithm names a certificate fact can carry (anything else is reported as its OID).
+pub(crate) const KEY_ALGORITHMS: &[&str] = &["rsa", "ec", "ed25519", "ed448"];
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -207,6 +221,57 @@ pub(crate) struct Conditions {
     user: Option<AnyOf>,
     device: Box<[(Box<str>, AnyOf)]>,
     request: Box<[(Box<str>, AnyOf)]>,
+    cert: Option<Box<CertConditions>>,
+}
+
+/// Conditions on the client certificate (EAP-TLS); each present one must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CertConditions {
+    issuer: Option<AnyOf>,
+    subject: Option<AnyOf>,
+    /// Holds when any SAN matches.
+    san: Option<AnyOf>,
+    /// Lowercase hex without separators.
+    fingerprint: Option<AnyOf>,
+    key_algorithm: Option<AnyOf>,
+    /// Holds when `key_bits < n`.
+    key_bits_below: Option<u32>,
+    /// Holds when `days_to_expiry <= n`.
+    expires_within_days: Option<i64>,
+}
+
+impl CertConditions {
+    fn matches(&self, cert: &CertFacts) -> bool {
+        let strings = [
+            (&self.issuer, cert.issuer.as_str()),
+            (&self.subject, cert.subject.as_str()),
+            (&self.fingerprint, cert.fingerprint_sha256.as_str()),
+            (&self.key_algorithm, cert.key_algorithm.as_str()),
+        ];
+        for (cond, value) in strings {
+            if let Some(c) = cond
+                && !c.matches(Some(value))
+            {
+                return false;
+            }
+        }
+        if let Some(c) = &self.san
+            && !cert.sans.iter().any(|s| c.matches(Some(s)))
+        {
+            return false;
+        }
+        if let Some(n) = self.key_bits_below
+            && cert.key_bits >= n
+        {
+            return false;
+        }
+        if let Some(n) = self.expires_within_days
+            && cert.days_to_expiry > n
+        {
+            return false;
+        }
+        true
+    }
 }
 
 impl Conditions {
@@ -271,6 +336,12 @@ impl Conditions {
                 }
             }
         }
+        if let Some(c) = &self.cert {
+            match &facts.cert {
+                Some(cert) if c.matches(cert) => {}
+                _ => return false,
+            }
+        }
         // An attribute the request carries several times (Cisco-AVPair) matches when any of its
         // values does.
         self.request
@@ -291,6 +362,7 @@ pub(crate) fn parse_conditions(
     let mut c = Conditions::default();
     let mut device: Vec<(Box<str>, AnyOf)> = Vec::new();
     let mut request: Vec<(Box<str>, AnyOf)> = Vec::new();
+    let mut cert = CertConditions::default();
     for (key, v) in table.iter() {
         let k: &str = key.get_ref();
         match k {
@@ -306,11 +378,20 @@ pub(crate) fn parse_conditions(
             "days" => c.days = parse_day_set(diag, v),
             "device" => keyed(diag, "device", v, &mut device),
             "request" => keyed(diag, "request", v, &mut request),
+            "cert" => {
+                if let Some(t) = diag.table("cert", v) {
+                    for (ck, cv) in t.iter() {
+                        cert_condition(diag, ck.get_ref(), &ck.span(), cv, &mut cert);
+                    }
+                }
+            }
             _ => {
                 if let Some(label) = k.strip_prefix("device.") {
                     keyed_one(diag, "device", label, &key.span(), v, &mut device);
                 } else if let Some(attr) = k.strip_prefix("request.") {
                     keyed_one(diag, "request", attr, &key.span(), v, &mut request);
+                } else if let Some(fact) = k.strip_prefix("cert.") {
+                    cert_condition(diag, fact, &key.span(), v, &mut cert);
                 } else {
                     diag.unknown_key(key, context, CONDITION_KEYS);
                 }
@@ -319,7 +400,147 @@ pub(crate) fn parse_conditions(
     }
     c.device = device.into_boxed_slice();
     c.request = request.into_boxed_slice();
+    if cert != CertConditions::default() {
+        c.cert = Some(Box::new(cert));
+    }
     c
+}
+
+/// One `cert.<fact>` condition into `out`; errors name the key or value at fault.
+fn cert_condition(
+    diag: &mut Diag<'_>,
+    fact: &str,
+    span: &Range<usize>,
+    v: &Val<'_>,
+    out: &mut CertConditions,
+) {
+    let full = format!("cert.{fact}");
+    let given_twice = match fact {
+        "issuer" => out.issuer.is_some(),
+        "subject" => out.subject.is_some(),
+        "san" => out.san.is_some(),
+        "fingerprint" => out.fingerprint.is_some(),
+        "key_algorithm" => out.key_algorithm.is_some(),
+        "key_bits_below" => out.key_bits_below.is_some(),
+        "expires_within_days" => out.expires_within_days.is_some(),
+        _ => {
+            let allowed: Vec<String> = CERT_KEYS.iter().map(|k| format!("cert.{k}")).collect();
+            let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            diag.error(
+                span,
+                format!(
+                    "unknown certificate condition `{full}` (expected one of: {})",
+                    allowed.join(", ")
+                ),
+            );
+            return;
+        }
+    };
+    if given_twice {
+        diag.error(span, format!("`{full}` is given twice"));
+        return;
+    }
+    match fact {
+        "issuer" => out.issuer = any_of(diag, &full, v),
+        "subject" => out.subject = any_of(diag, &full, v),
+        "san" => out.san = any_of(diag, &full, v),
+        "fingerprint" => out.fingerprint = parse_fingerprints(diag, &full, v),
+        "key_algorithm" => out.key_algorithm = parse_key_algorithms(diag, &full, v),
+        "key_bits_below" => {
+            out.key_bits_below = diag.int(&full, v).and_then(|n| match u32::try_from(n) {
+                Ok(n @ 1..=65536) => Some(n),
+                _ => {
+                    diag.error(
+                        &v.span(),
+                        format!("`{full}` must be between 1 and 65536, found {n}"),
+                    );
+                    None
+                }
+            });
+        }
+        _ => {
+            out.expires_within_days = diag.int(&full, v).and_then(|n| {
+                if (0..=36500).contains(&n) {
+                    Some(n)
+                } else {
+                    diag.error(
+                        &v.span(),
+                        format!("`{full}` must be between 0 and 36500 days, found {n}"),
+                    );
+                    None
+                }
+            });
+        }
+    }
+}
+
+/// SHA-256 fingerprints as written (`AB:CD:...` or `abcd...`, a trailing `*` for a prefix),
+/// compared in lowercase hex without separators.
+fn parse_fingerprints(diag: &mut Diag<'_>, key: &str, v: &Val<'_>) -> Option<AnyOf> {
+    let items = diag.str_or_list(key, v)?;
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (s, span) in items {
+        let (body, prefix) = match s.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (s, false),
+        };
+        let hex: String = body
+            .chars()
+            .filter(|c| *c != ':')
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let well_formed = hex.chars().all(|c| c.is_ascii_hexdigit())
+            && if prefix {
+                hex.len() <= 64
+            } else {
+                hex.len() == 64
+            };
+        if !well_formed || (hex.is_empty() && !prefix) {
+            diag.error(
+                &span,
+                format!(
+                    "`{key}`: `{s}` is not a SHA-256 fingerprint (64 hex digits, colons allowed, or a prefix ending in `*`)"
+                ),
+            );
+            ok = false;
+        } else if prefix {
+            out.push(Pattern::Prefix(hex.into()));
+        } else {
+            out.push(Pattern::Exact(hex.into()));
+        }
+    }
+    ok.then(|| AnyOf(out.into_boxed_slice()))
+}
+
+fn parse_key_algorithms(diag: &mut Diag<'_>, key: &str, v: &Val<'_>) -> Option<AnyOf> {
+    let items = patterns(diag, key, v)?;
+    let mut ok = true;
+    for (p, text, span) in &items {
+        let is_oid = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.');
+        let known = match p {
+            Pattern::Exact(e) => KEY_ALGORITHMS.contains(&&**e) || is_oid(e),
+            Pattern::Prefix(pre) => {
+                KEY_ALGORITHMS.iter().any(|a| a.starts_with(&**pre)) || is_oid(pre)
+            }
+        };
+        if !known {
+            let hint = KEY_ALGORITHMS
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(text))
+                .map(|a| format!(" (did you mean `{a}`?)"))
+                .unwrap_or_default();
+            diag.error(
+                span,
+                format!(
+                    "unknown key algorithm `{text}`{hint} (expected {} or an OID)",
+                    KEY_ALGORITHMS.join(", ")
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| AnyOf(items.into_iter().map(|(p, _, _)| p).collect()))
 }
 
 /// The patterns of a condition, each with the text as written and its span.

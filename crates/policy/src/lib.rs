@@ -20,8 +20,8 @@ mod walk;
 pub use catalog::AttributeCatalog;
 pub use error::{PolicyError, PolicyErrors};
 pub use model::{
-    AuthMethod, Decision, DefaultAction, Facts, MonitorHit, Outcome, ReasonCode, Rule, RuleMode,
-    RuleOutcome, Segment, UnknownAuthMethod,
+    AuthMethod, CertFacts, Decision, DefaultAction, Facts, MonitorHit, Outcome, ReasonCode, Rule,
+    RuleMode, RuleOutcome, Segment, UnknownAuthMethod,
 };
 pub use policy::Policy;
 pub use testcase::{

@@ -188,6 +188,29 @@ pub struct Facts {
     /// Request attributes named by [`crate::Policy::request_attributes`], as printable strings.
     /// Every instance, in packet order (an attribute may appear several times, like Cisco-AVPair).
     pub request: BTreeMap<String, Vec<String>>,
+    /// EAP-TLS: the client's (leaf) certificate; `None` for other methods.
+    pub cert: Option<CertFacts>,
+}
+
+/// What the policy may know of a client certificate (EAP-TLS).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CertFacts {
+    /// The subject DN as text (`CN=ws-042.hospital.example, O=...`).
+    pub subject: String,
+    /// The issuer DN as text.
+    pub issuer: String,
+    /// Subject alternative names: DNS names, e-mail addresses, URIs and IP addresses as text.
+    pub sans: Vec<String>,
+    /// The serial number in hex.
+    pub serial: String,
+    /// SHA-256 of the certificate's DER, lowercase hex without separators.
+    pub fingerprint_sha256: String,
+    /// Whole days until notAfter (negative once expired), from the server's clock.
+    pub days_to_expiry: i64,
+    /// `rsa`, `ec`, `ed25519`, `ed448`, or the public key algorithm's OID for anything else.
+    pub key_algorithm: String,
+    /// The key size in bits (RSA modulus, EC curve size; 256 for Ed25519).
+    pub key_bits: u32,
 }
 
 impl Facts {
@@ -205,6 +228,7 @@ impl Facts {
             minute_of_day: 0,
             weekday: 0,
             request: BTreeMap::new(),
+            cert: None,
         }
     }
 

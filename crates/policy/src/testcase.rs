@@ -10,7 +10,7 @@ use crate::catalog::{AttributeCatalog, check_request};
 use crate::condition::{parse_clock, parse_day};
 use crate::error::{PolicyErrors, Sink};
 use crate::load::toml_files;
-use crate::model::{AuthMethod, Decision, Facts, Outcome, ReasonCode};
+use crate::model::{AuthMethod, CertFacts, Decision, Facts, Outcome, ReasonCode};
 use crate::policy::Policy;
 use crate::walk::{Diag, Val, parse_document};
 
@@ -28,6 +28,17 @@ const FACT_KEYS: &[&str] = &[
     "time",
     "day",
     "request",
+    "cert",
+];
+const CERT_FACT_KEYS: &[&str] = &[
+    "subject",
+    "issuer",
+    "sans",
+    "serial",
+    "fingerprint",
+    "days_to_expiry",
+    "key_algorithm",
+    "key_bits",
 ];
 const EXPECT_KEYS: &[&str] = &[
     "segment",
@@ -283,6 +294,61 @@ fn read_case(
     })
 }
 
+/// The `cert` table of a case's facts. Not given: empty strings and no SANs, 365 days to expiry,
+/// an RSA key of 2048 bits.
+fn read_cert(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<CertFacts> {
+    let mut c = CertFacts {
+        days_to_expiry: 365,
+        key_algorithm: "rsa".into(),
+        key_bits: 2048,
+        ..CertFacts::default()
+    };
+    let mut ok = true;
+    for (key, v) in t.iter() {
+        let k: &str = key.get_ref();
+        let full = format!("cert.{k}");
+        let mut string = |diag: &mut Diag<'_>, v: &Val<'_>| {
+            let s = diag.str(&full, v).map(str::to_owned);
+            ok &= s.is_some();
+            s.unwrap_or_default()
+        };
+        match k {
+            "subject" => c.subject = string(diag, v),
+            "issuer" => c.issuer = string(diag, v),
+            "serial" => c.serial = string(diag, v),
+            "key_algorithm" => c.key_algorithm = string(diag, v),
+            "fingerprint" => {
+                c.fingerprint_sha256 = string(diag, v)
+                    .chars()
+                    .filter(|ch| *ch != ':')
+                    .map(|ch| ch.to_ascii_lowercase())
+                    .collect();
+            }
+            "sans" => match diag.str_or_list(&full, v) {
+                Some(items) => c.sans = items.into_iter().map(|(s, _)| s.to_owned()).collect(),
+                None => ok = false,
+            },
+            "days_to_expiry" => match diag.int(&full, v) {
+                Some(n) => c.days_to_expiry = n,
+                None => ok = false,
+            },
+            "key_bits" => match diag.int(&full, v).map(u32::try_from) {
+                Some(Ok(n)) => c.key_bits = n,
+                Some(Err(_)) => {
+                    diag.error(&v.span(), format!("`{full}` is out of range"));
+                    ok = false;
+                }
+                None => ok = false,
+            },
+            _ => {
+                diag.unknown_key(key, "`facts.cert`", CERT_FACT_KEYS);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(c)
+}
+
 fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
     let mut ok = true;
     let mut method = None;
@@ -389,6 +455,13 @@ fn read_facts(diag: &mut Diag<'_>, t: &DeTable<'_>) -> Option<Facts> {
                         }
                     }
                 }
+                None => ok = false,
+            },
+            "cert" => match diag.table(k, v) {
+                Some(ct) => match read_cert(diag, ct) {
+                    Some(c) => facts.cert = Some(c),
+                    None => ok = false,
+                },
                 None => ok = false,
             },
             _ => {

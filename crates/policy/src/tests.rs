@@ -1092,3 +1092,223 @@ fn filter_id_and_roles_too_long_or_empty_for_the_wire() {
         ]
     );
 }
+
+// ---- certificate conditions -------------------------------------------------------------------
+
+fn tls_facts() -> Facts {
+    let mut f = Facts::new(AuthMethod::EapTls, "ward7-sw-01", "aruba");
+    f.cert = Some(CertFacts {
+        subject: "CN=ws-042.hospital.example".into(),
+        issuer: "CN=Hospital Devices CA".into(),
+        sans: vec!["ws-042.hospital.example".into(), "ws-042".into()],
+        serial: "5eed1234".into(),
+        fingerprint_sha256: "ab".repeat(32),
+        days_to_expiry: 30,
+        key_algorithm: "ec".into(),
+        key_bits: 256,
+    });
+    f
+}
+
+/// The rule name when `when` (one cert condition) holds, None when it does not.
+fn cert_rule(when: &str, facts: &Facts) -> Option<String> {
+    load(&format!(
+        "[[rule]]\nname = \"c\"\nsegment = \"clinical-iot\"\nwhen = {{ {when} }}\n"
+    ))
+    .evaluate(facts)
+    .rule
+}
+
+#[test]
+fn cert_conditions_each_match_and_miss() {
+    let f = tls_facts();
+    let cases: &[(&str, bool)] = &[
+        (r#"cert.issuer = "CN=Hospital Devices CA""#, true),
+        (r#"cert.issuer = "CN=Hospital*""#, true),
+        (
+            r#"cert.issuer = ["CN=Other CA", "CN=Hospital Devices CA"]"#,
+            true,
+        ),
+        (r#"cert.issuer = "CN=Rogue CA""#, false),
+        (r#"cert.subject = "CN=ws-*""#, true),
+        (r#"cert.subject = "CN=ws-042""#, false),
+        (r#"cert.san = "ws-042""#, true),
+        (r#"cert.san = "ws-042.hospital.example""#, true),
+        (r#"cert.san = "ws-042.hosp*""#, true),
+        (r#"cert.san = ["pump-*", "ws-0*"]"#, true),
+        (r#"cert.san = "pump-1""#, false),
+        (&format!("cert.fingerprint = \"{}\"", "ab".repeat(32)), true),
+        (
+            &format!("cert.fingerprint = \"{}\"", ["AB"; 32].join(":")),
+            true,
+        ),
+        (r#"cert.fingerprint = "AB:AB*""#, true),
+        (
+            &format!("cert.fingerprint = \"{}\"", "cd".repeat(32)),
+            false,
+        ),
+        (r#"cert.key_algorithm = "ec""#, true),
+        (r#"cert.key_algorithm = ["rsa", "ed25519"]"#, false),
+        ("cert.key_bits_below = 384", true),
+        ("cert.key_bits_below = 256", false),
+        ("cert.expires_within_days = 30", true),
+        ("cert.expires_within_days = 29", false),
+        (
+            "cert = { expires_within_days = 60, key_algorithm = \"ec\" }",
+            true,
+        ),
+    ];
+    for (when, expect) in cases {
+        let got = cert_rule(when, &f);
+        assert_eq!(got.is_some(), *expect, "{when}");
+    }
+}
+
+#[test]
+fn cert_conditions_never_match_without_a_certificate() {
+    let mut f = tls_facts();
+    f.cert = None;
+    for when in [
+        r#"cert.issuer = "*""#,
+        r#"cert.subject = "*""#,
+        r#"cert.san = "*""#,
+        r#"cert.fingerprint = "*""#,
+        r#"cert.key_algorithm = "ec""#,
+        "cert.key_bits_below = 65536",
+        "cert.expires_within_days = 36500",
+    ] {
+        assert_eq!(cert_rule(when, &f), None, "{when}");
+    }
+    // ... and `unless` on a certificate condition does not skip a rule without one.
+    let p = load(
+        "[[rule]]\nname = \"c\"\nsegment = \"clinical-iot\"\nwhen = { method = \"eap-tls\" }\nunless = { cert.key_bits_below = 2048 }\n",
+    );
+    assert_eq!(p.evaluate(&f).rule.as_deref(), Some("c"));
+    let mut weak = tls_facts();
+    weak.cert.as_mut().unwrap().key_bits = 1024;
+    assert_eq!(p.evaluate(&weak).rule, None);
+    // No SAN at all: `cert.san` does not hold.
+    let mut no_san = tls_facts();
+    no_san.cert.as_mut().unwrap().sans.clear();
+    assert_eq!(cert_rule(r#"cert.san = "*""#, &no_san), None);
+}
+
+#[test]
+fn bad_cert_conditions_are_errors_with_file_and_line() {
+    let e = errors_of(
+        r#"[[rule]]
+name = "a"
+segment = "clinical-iot"
+when = { cert.colour = "red" }
+
+[[rule]]
+name = "b"
+segment = "clinical-iot"
+when = { cert.fingerprint = "xyz" }
+
+[[rule]]
+name = "c"
+segment = "clinical-iot"
+when = { cert.key_algorithm = "RSA" }
+
+[[rule]]
+name = "d"
+segment = "clinical-iot"
+when = { cert.key_bits_below = 0 }
+
+[[rule]]
+name = "e"
+segment = "clinical-iot"
+when = { cert.expires_within_days = -1 }
+
+[[rule]]
+name = "f"
+segment = "clinical-iot"
+when = { cert.expires_within_days = "14" }
+
+[[rule]]
+name = "g"
+segment = "clinical-iot"
+when = { cert.san = "a*b" }
+
+[[rule]]
+name = "h"
+segment = "clinical-iot"
+when = { cert = "x" }
+"#,
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:4: unknown certificate condition `cert.colour`",
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:9: `cert.fingerprint`: `xyz` is not a SHA-256",
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:14: unknown key algorithm `RSA` (did you mean `rsa`?)",
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:19: `cert.key_bits_below` must be between 1",
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:24: `cert.expires_within_days` must be between 0",
+    );
+    assert_error(
+        &e,
+        "10-rules.toml:29: `cert.expires_within_days` must be an integer",
+    );
+    assert_error(&e, "10-rules.toml:34: `cert.san`: `a*b`");
+    assert_error(&e, "10-rules.toml:39: `cert` must be a table");
+}
+
+#[test]
+fn test_cases_carry_certificate_facts() {
+    let p = load(
+        "[[rule]]\nname = \"expiring\"\nsegment = \"quarantine\"\nwhen = { method = \"eap-tls\", cert.expires_within_days = 14 }\n\n[[rule]]\nname = \"tls\"\nsegment = \"clinical-iot\"\nwhen = { method = \"eap-tls\" }\n",
+    );
+    let report = run_test_files(
+        &p,
+        &files(&[(
+            "t.toml",
+            r#"[[case]]
+name = "expiring"
+facts = { method = "eap-tls", cert = { days_to_expiry = 10, sans = "ws-1", fingerprint = "AB:CD" } }
+expect = { segment = "quarantine", rule = "expiring" }
+
+[[case]]
+name = "fresh"
+facts = { method = "eap-tls", cert = { days_to_expiry = 300, subject = "CN=ws-1", sans = ["a", "b"], key_algorithm = "rsa", key_bits = 2048, issuer = "CN=CA", serial = "01" } }
+expect = { segment = "clinical-iot", rule = "tls" }
+
+[[case]]
+name = "no certificate"
+facts = { method = "eap-tls" }
+expect = { segment = "clinical-iot", rule = "tls" }
+"#,
+        )]),
+    )
+    .unwrap();
+    assert!(report.all_passed(), "{report:?}");
+    assert_eq!(report.passed(), 3);
+    let e = run_test_files(
+        &p,
+        &files(&[(
+            "bad.toml",
+            "[[case]]\nname = \"a\"\nfacts = { method = \"eap-tls\", cert = { colour = \"red\", key_bits = -1 } }\nexpect = { reject = true }\n",
+        )]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bad.toml:3: unknown key `colour` in `facts.cert`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("bad.toml:3: `cert.key_bits` is out of range"),
+        "{e}"
+    );
+}
