@@ -3,11 +3,10 @@
 //! EAP-Failure, and the audit rows.
 
 use crate::harness::*;
-use std::process::Command;
 
 const PUMP_CSV: &str = include_str!("../fixtures/eap-mab-infusion-pump.csv");
 
-fn eapol_test(s: &Server, mac: &str, identity: &str, password: &str) -> EapolRun {
+fn eapol_md5(s: &Server, mac: &str, identity: &str, password: &str) -> EapolRun {
     eapol_test_method(s, "MD5", mac, identity, password)
 }
 
@@ -18,33 +17,17 @@ fn eapol_test_method(
     identity: &str,
     password: &str,
 ) -> EapolRun {
-    let conf = s
-        .dir
-        .path()
-        .join(format!("eapol-{method}-{identity}-{password}.conf"));
-    std::fs::write(
-        &conf,
-        format!(
-            "network={{\n  key_mgmt=IEEE8021X\n  eap={method}\n  identity=\"{identity}\"\n  password=\"{password}\"\n}}\n"
+    // -n: EAP-MD5 derives no keys, so expect no MS-MPPE keys.
+    eapol_test(
+        s,
+        &format!("eapol-{method}-{identity}-{password}.conf"),
+        &format!(
+            "  key_mgmt=IEEE8021X\n  eap={method}\n  identity=\"{identity}\"\n  password=\"{password}\"\n"
         ),
+        mac,
+        5,
+        &["-n"],
     )
-    .unwrap();
-    let out = Command::new("eapol_test")
-        .args(["-c", conf.to_str().unwrap()])
-        .args(["-a", &s.auth.ip().to_string()])
-        .args(["-p", &s.auth.port().to_string()])
-        // -n: EAP-MD5 derives no keys, so expect no MS-MPPE keys.
-        .args(["-s", SECRET, "-M", mac, "-t", "5", "-n"])
-        .output()
-        .expect("eapol_test is installed by scripts/test (eapoltest)");
-    EapolRun {
-        ok: out.status.success(),
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
 }
 
 fn server() -> Server {
@@ -57,7 +40,7 @@ fn server() -> Server {
 #[test]
 fn known_pump_gets_eap_success_and_the_clinical_vlan() {
     let s = server();
-    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "001b54000042");
+    let r = eapol_md5(&s, "00:1b:54:00:00:42", "001b54000042", "001b54000042");
     assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
     assert!(r.output.contains("SUCCESS"), "{}", r.output);
     assert!(r.output.contains("EAP-Success"), "{}", r.output);
@@ -83,7 +66,7 @@ fn known_pump_gets_eap_success_and_the_clinical_vlan() {
 #[test]
 fn colon_spelled_password_is_the_mac_too() {
     let s = server();
-    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "00:1B:54:00:00:42");
+    let r = eapol_md5(&s, "00:1b:54:00:00:42", "001b54000042", "00:1B:54:00:00:42");
     assert!(r.ok, "{}", r.output);
     assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
 }
@@ -91,7 +74,7 @@ fn colon_spelled_password_is_the_mac_too() {
 #[test]
 fn wrong_password_gets_eap_failure_and_an_audit_row() {
     let s = server();
-    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "not-the-mac");
+    let r = eapol_md5(&s, "00:1b:54:00:00:42", "001b54000042", "not-the-mac");
     assert!(!r.ok, "{}", r.output);
     assert!(r.output.contains("FAILURE"), "{}", r.output);
     assert!(r.output.contains("Access-Reject"), "{}", r.output);
@@ -108,7 +91,7 @@ fn wrong_password_gets_eap_failure_and_an_audit_row() {
 #[test]
 fn unknown_mac_gets_the_quarantine_vlan() {
     let s = server();
-    let r = eapol_test(&s, "00:1b:54:00:00:99", "001b54000099", "001b54000099");
+    let r = eapol_md5(&s, "00:1b:54:00:00:99", "001b54000099", "001b54000099");
     assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
     assert_eq!(r.vlan().as_deref(), Some("999"), "{}", r.output);
     let rows = audit_rows(&s.db_url(), 1);
@@ -139,7 +122,7 @@ fn ignore_mode_accepts_any_md5_response() {
         ),
         ..Options::default()
     });
-    let r = eapol_test(&s, "00:1b:54:00:00:42", "001b54000042", "anything");
+    let r = eapol_md5(&s, "00:1b:54:00:00:42", "001b54000042", "anything");
     assert!(r.ok, "{}\n--- server log:\n{}", r.output, s.log_text());
     assert_eq!(r.vlan().as_deref(), Some("110"), "{}", r.output);
 }

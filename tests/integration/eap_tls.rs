@@ -158,37 +158,24 @@ fn eapol_tls_fragments(
     tls13: bool,
     fragment_size: usize,
 ) -> EapolRun {
-    let conf = s.dir.path().join(format!(
-        "eapol-tls-{}-{}.conf",
-        client.0.file_stem().unwrap().to_string_lossy(),
-        if tls13 { 13 } else { 12 }
-    ));
-    std::fs::write(
-        &conf,
-        format!(
-            "network={{\n  key_mgmt=IEEE8021X\n  eap=TLS\n  identity=\"{IDENTITY}\"\n  ca_cert=\"{}\"\n  client_cert=\"{}\"\n  private_key=\"{}\"\n  phase1=\"tls_disable_tlsv1_3={}\"\n  fragment_size={fragment_size}\n}}\n",
+    eapol_test(
+        s,
+        &format!(
+            "eapol-tls-{}-{}.conf",
+            client.0.file_stem().unwrap().to_string_lossy(),
+            if tls13 { 13 } else { 12 }
+        ),
+        &format!(
+            "  key_mgmt=IEEE8021X\n  eap=TLS\n  identity=\"{IDENTITY}\"\n  ca_cert=\"{}\"\n  client_cert=\"{}\"\n  private_key=\"{}\"\n  phase1=\"tls_disable_tlsv1_3={}\"\n  fragment_size={fragment_size}\n",
             pki.supplicant_ca_pem.display(),
             client.0.display(),
             client.1.display(),
             if tls13 { 0 } else { 1 }
         ),
+        MAC,
+        10,
+        &[],
     )
-    .unwrap();
-    let out = Command::new("eapol_test")
-        .args(["-c", conf.to_str().unwrap()])
-        .args(["-a", &s.auth.ip().to_string()])
-        .args(["-p", &s.auth.port().to_string()])
-        .args(["-s", SECRET, "-M", MAC, "-t", "10"])
-        .output()
-        .expect("eapol_test is installed by scripts/test (eapoltest)");
-    EapolRun {
-        ok: out.status.success(),
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
 }
 
 fn assert_success_with_keys(r: &EapolRun, s: &Server) {
@@ -258,24 +245,7 @@ fn client_certificate_from_an_unknown_ca_fails_with_an_audit_row() {
         false,
     );
     let r = eapol_tls(&s, &pki, &client, true);
-    assert!(!r.ok, "{}", r.output);
-    assert!(r.output.contains("FAILURE"), "{}", r.output);
-    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
-    assert_eq!(r.vlan(), None, "{}", r.output);
-    let rows = audit_rows(&s.db_url(), 1);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].method, "eap-tls");
-    assert_eq!(rows[0].result, "reject");
-    assert_eq!(rows[0].reason, "tls-handshake-failed");
-    assert!(
-        rows[0]
-            .detail
-            .as_deref()
-            .unwrap_or("")
-            .contains("UnknownIssuer"),
-        "{:#?}",
-        rows[0]
-    );
+    assert_refused_certificate(&r, &s, "UnknownIssuer");
 }
 
 #[test]
@@ -292,15 +262,7 @@ fn expired_client_certificate_fails() {
         true,
     );
     let r = eapol_tls(&s, &pki, &client, false);
-    assert!(!r.ok, "{}", r.output);
-    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
-    let rows = audit_rows(&s.db_url(), 1);
-    assert_eq!(rows[0].reason, "tls-handshake-failed");
-    assert!(
-        rows[0].detail.as_deref().unwrap_or("").contains("expired"),
-        "{:#?}",
-        rows[0]
-    );
+    assert_refused_certificate(&r, &s, "expired");
 }
 
 #[test]
@@ -467,25 +429,7 @@ fn client_certificate_revoked_by_a_crl_file_fails_with_an_audit_row() {
         ..Options::default()
     });
     let r = eapol_tls(&s, &pki, &client, true);
-    assert!(!r.ok, "{}", r.output);
-    assert!(r.output.contains("FAILURE"), "{}", r.output);
-    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
-    assert_eq!(r.vlan(), None, "{}", r.output);
-    let rows = audit_rows(&s.db_url(), 1);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].method, "eap-tls");
-    assert_eq!(rows[0].result, "reject");
-    assert_eq!(rows[0].reason, "tls-handshake-failed");
-    assert!(
-        rows[0]
-            .detail
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-            .contains("revoked"),
-        "{:#?}",
-        rows[0]
-    );
+    assert_refused_certificate(&r, &s, "revoked");
     // A certificate of the same CA that the CRL does not list still authenticates.
     assert_success_with_keys(&eapol_tls(&s, &pki, &good, true), &s);
 }
@@ -593,4 +537,20 @@ fn a_workstation_certificate_expiring_soon_gets_the_remediation_vlan() {
             .any(|r| r.rule.as_deref() == Some("staff-workstations") && r.vlan == Some(200)),
         "{rows:#?}"
     );
+}
+
+/// A handshake refused by the certificate check: FAILURE at the supplicant, EAP-Failure, no VLAN,
+/// and exactly one audit row, a reject whose detail says `why` (case ignored).
+fn assert_refused_certificate(r: &EapolRun, s: &Server, why: &str) {
+    assert!(!r.ok, "{}", r.output);
+    assert!(r.output.contains("FAILURE"), "{}", r.output);
+    assert!(r.output.contains("EAP-Failure"), "{}", r.output);
+    assert_eq!(r.vlan(), None, "{}", r.output);
+    let rows = audit_rows(&s.db_url(), 1);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].method, "eap-tls");
+    assert_eq!(rows[0].result, "reject");
+    assert_eq!(rows[0].reason, "tls-handshake-failed");
+    let detail = rows[0].detail.as_deref().unwrap_or("").to_ascii_lowercase();
+    assert!(detail.contains(&why.to_ascii_lowercase()), "{:#?}", rows[0]);
 }

@@ -338,6 +338,38 @@ pub struct EapolRun {
     pub output: String,
 }
 
+/// Runs the real eapol_test as switch and supplicant against `s`: writes `network` (the body of
+/// a wpa_supplicant `network={...}` block) to `conf_name` in the server's folder, and sends as
+/// the switch would, with `mac` as Calling-Station-Id. `extra` adds options (`-n`: no MPPE keys
+/// expected).
+pub fn eapol_test(
+    s: &Server,
+    conf_name: &str,
+    network: &str,
+    mac: &str,
+    timeout_secs: u32,
+    extra: &[&str],
+) -> EapolRun {
+    let conf = s.dir.path().join(conf_name);
+    std::fs::write(&conf, format!("network={{\n{network}}}\n")).unwrap();
+    let out = Command::new("eapol_test")
+        .args(["-c", conf.to_str().unwrap()])
+        .args(["-a", &s.auth.ip().to_string()])
+        .args(["-p", &s.auth.port().to_string()])
+        .args(["-s", SECRET, "-M", mac, "-t", &timeout_secs.to_string()])
+        .args(extra)
+        .output()
+        .expect("eapol_test is installed by scripts/test (eapoltest)");
+    EapolRun {
+        ok: out.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
 impl EapolRun {
     /// eapol_test prints each received attribute as `Attribute 81 (Tunnel-Private-Group-Id)
     /// length=N` followed by `Value: 313130`, the octets in hex (a tag octet, if any, first).
