@@ -70,6 +70,18 @@ impl fmt::Display for SegmentName {
     }
 }
 
+/// Writes each item on its own line: how every "all the problems found" error (config, policy,
+/// import) displays, one `file:line: reason` per line.
+pub fn write_lines<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
+    for (i, e) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str("\n")?;
+        }
+        write!(f, "{e}")?;
+    }
+    Ok(())
+}
+
 /// Well-known label keys. Any other key is a free label.
 pub mod label {
     pub const ROLE: &str = "role";
